@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs seval with every extra the tests use, then runs the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# CPU torch from the local wheel first, so no dependency pulls a CUDA build
+python3 -m pip install -q torch==2.13.0
+# portable llama.cpp build: -march=native crashes on CPUs with AMX inside some sandboxes
+CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}" \
+  python3 -m pip install -q -e ".[local,embed,dev]"
+python3 -m pytest -q "$@"

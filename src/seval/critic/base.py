@@ -1,0 +1,59 @@
+"""The critic interface and the critic-spec parser (`rule`, `embedded`, `llm:<model>`, `ensemble:...`)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+from seval.records import JudgeItem, Verdict, stable_hash
+from seval.registry import Registry
+
+CRITICS: Registry[Callable[..., Critic]] = Registry("critic", "seval.critic")
+
+#: the critic `seval run` and `seval critic validate` use unless told otherwise
+DEFAULT_CRITIC = "embedded"
+
+
+class Critic(ABC):
+    """Judges batches of (prompt, response) pairs. Unusable judgments come back as `invalid`, never `safe`."""
+
+    name: str = "critic"
+
+    def __init__(self, spec: str | None = None) -> None:
+        self.spec = spec or self.name
+
+    def config(self) -> dict[str, Any]:
+        """Everything that changes the critic's output (template, model, parameters, weights version)."""
+        return {"name": self.name, "spec": self.spec}
+
+    def config_hash(self) -> str:
+        cached = self.__dict__.get("_config_hash")
+        if cached is None:
+            cached = self.__dict__["_config_hash"] = stable_hash(self.config())
+        return cached
+
+    @abstractmethod
+    async def judge(self, items: list[JudgeItem]) -> list[Verdict]: ...
+
+    def judge_sync(self, items: list[JudgeItem]) -> list[Verdict]:
+        """Convenience for scripts and notebooks."""
+        import asyncio
+
+        return asyncio.run(self.judge(items))
+
+    def verdict(self, label: str, score: float | None, explanation: str, tags: list[str] | None = None,
+                raw: str | None = None) -> Verdict:
+        return Verdict(label=label, score=score, tags=tags or [], explanation=explanation, critic=self.spec,
+                       critic_hash=self.config_hash(), raw=raw)
+
+    async def aclose(self) -> None:
+        """Release models or connections the critic holds."""
+
+
+def resolve_critic(spec: str | None = None, **options: Any) -> Critic:
+    """Build a critic from its spec: `<name>` or `<name>:<argument>` (e.g. `llm:openai:gpt-4o-mini`)."""
+    spec = spec or DEFAULT_CRITIC
+    name, _, rest = spec.partition(":")
+    factory = CRITICS.get(name)
+    return factory(spec, rest, **options)

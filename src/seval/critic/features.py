@@ -1,0 +1,179 @@
+"""Featurisation of (prompt, response) pairs for the embedded critic, shared by training and inference.
+
+Stateless hashed word + character n-grams (no vocabulary to ship) plus a few explicit cues (refusal found,
+prompt harmfulness, length, overlap). Heavy imports happen inside functions so the critic registry stays light.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from typing import Any
+
+from seval.critic.refusal import detect_refusal
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_WS = re.compile(r"\s+")
+_LIST = re.compile(r"(?m)^\s*(?:\d{1,2}[.)、:：]|[-*•]\s|step\s*\d|第[一二三四五六七八九十\d]+[步点])", re.I)
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+
+#: names of the explicit (dense) pair features, in column order
+META_NAMES = (
+    "refusal_start",
+    "refusal_head",
+    "refusal_any",
+    "p_harm",
+    "p_harm_x_no_refusal",
+    "p_harm_x_refusal",
+    "log_len",
+    "short",
+    "overlap",
+    "is_zh",
+    "list_markers",
+)
+
+
+@dataclass(slots=True)
+class FeatureSettings:
+    """Everything that shapes the feature space; saved next to the weights so training and inference agree."""
+
+    n_bits: int = 18
+    head_chars: int = 160
+    max_chars: int = 2000
+    char_chars: int = 600  # character n-grams only over the opening (speed); words over the whole text
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] = (2, 4)
+    blocks: tuple[str, ...] = ("resp", "head", "resp_x_harm", "prompt")
+    extra_refusal_en: list[str] = field(default_factory=list)
+    extra_refusal_zh: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FeatureSettings:
+        d = dict(d)
+        for key in ("word_ngrams", "char_ngrams", "blocks"):
+            if key in d:
+                d[key] = tuple(d[key])
+        names = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def normalize(text: str | None, max_chars: int = 3000) -> str:
+    """NFKC (full-width to half-width), curly quotes to straight, collapsed whitespace, lower case, capped."""
+    t = unicodedata.normalize("NFKC", text or "")[:max_chars]
+    t = t.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    return _WS.sub(" ", t).strip().lower()
+
+
+def is_zh(text: str) -> bool:
+    """Chinese when CJK characters make up a fair share of the first few hundred characters."""
+    head = text[:400]
+    return bool(head) and len(_CJK.findall(head)) >= max(2, 0.15 * len(head.replace(" ", "")))
+
+
+class TextHasher:
+    """Word (1-2) + character (2-4) n-grams hashed into one 2**n_bits space, each part L2-normalised."""
+
+    def __init__(self, settings: FeatureSettings) -> None:
+        self.s = settings
+
+    @cached_property
+    def _vectorizers(self) -> tuple[Any, Any]:
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        common: dict[str, Any] = dict(n_features=2**self.s.n_bits, alternate_sign=False, norm="l2",
+                                      lowercase=False, dtype=__import__("numpy").float32)
+        word = HashingVectorizer(analyzer="word", ngram_range=self.s.word_ngrams,
+                                 token_pattern=r"(?u)\b\w+\b", **common)
+        char = HashingVectorizer(analyzer="char_wb", ngram_range=self.s.char_ngrams, **common)
+        return word, char
+
+    def transform(self, texts: Sequence[str]) -> Any:
+        word, char = self._vectorizers
+        cut = self.s.char_chars
+        return (word.transform(texts) + char.transform([t[:cut] for t in texts])).tocsr()
+
+    def ngrams(self, text: str) -> list[tuple[str, int]]:
+        """The readable n-grams of a text with their hashed column, for explanations."""
+        from sklearn.utils import murmurhash3_32
+
+        word, char = self._vectorizers
+        n = 2**self.s.n_bits
+        grams = set(word.build_analyzer()(text))
+        if is_zh(text):  # Chinese has no spaces: character n-grams are the words
+            grams |= {g.strip() for g in char.build_analyzer()(text[: self.s.char_chars]) if len(g.strip()) >= 2}
+        return [(g, abs(murmurhash3_32(g, seed=0)) % n) for g in grams if g]
+
+
+def _refusal_flags(text: str, settings: FeatureSettings) -> tuple[float, float, float]:
+    """Refusal at the very start, in the opening, anywhere (phrase lists: rule critic's + extra ones)."""
+    extra = settings.extra_refusal_zh if is_zh(text) else settings.extra_refusal_en
+    start = detect_refusal(text, head_chars=80).refused or any(p in text[:80] for p in extra)
+    head = start or detect_refusal(text, head_chars=400).refused or any(p in text[:400] for p in extra)
+    anywhere = head or detect_refusal(text, head_chars=len(text)).refused or any(p in text for p in extra)
+    return float(start), float(head), float(anywhere)
+
+
+def _overlap(prompt: str, response: str) -> float:
+    """Share of the prompt's words (en) or character bigrams (zh) that the response repeats."""
+    if is_zh(prompt):
+        p = {prompt[i:i + 2] for i in range(len(prompt) - 1) if _CJK.match(prompt[i])}
+        r = {response[i:i + 2] for i in range(len(response) - 1)}
+    else:
+        p, r = set(_WORD.findall(prompt)), set(_WORD.findall(response))
+    return len(p & r) / len(p) if p else 0.0
+
+
+def meta_features(prompts: Sequence[str], responses: Sequence[str], p_harm: Sequence[float],
+                  settings: FeatureSettings) -> Any:
+    """Explicit cues, one row per pair, columns as META_NAMES (inputs already normalised)."""
+    import numpy as np
+
+    out = np.zeros((len(responses), len(META_NAMES)), dtype=np.float32)
+    for i, (p, r, h) in enumerate(zip(prompts, responses, p_harm, strict=True)):
+        start, head, anywhere = _refusal_flags(r, settings)
+        out[i] = (start, head, anywhere, h, h * (1.0 - head), h * head, math.log1p(len(r)) / 8.0,
+                  float(len(r) < 40), _overlap(p, r), float(is_zh(r or p)), min(len(_LIST.findall(r)), 5) / 5.0)
+    return out
+
+
+def pair_blocks(hasher: TextHasher, prompts: Sequence[str], responses: Sequence[str],
+                settings: FeatureSettings) -> dict[str, Any]:
+    """The hashed blocks that do not depend on the prompt-harm score (cached once during training)."""
+    blocks: dict[str, Any] = {"resp": hasher.transform(responses)}
+    if "head" in settings.blocks:
+        blocks["head"] = hasher.transform([r[: settings.head_chars] for r in responses])
+    if "prompt" in settings.blocks:
+        blocks["prompt"] = hasher.transform(prompts)
+    return blocks
+
+
+def assemble(blocks: dict[str, Any], meta: Any, p_harm: Any, settings: FeatureSettings) -> Any:
+    """The full sparse design matrix: hashed blocks in settings.blocks order, then the META_NAMES columns."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    ph = np.asarray(p_harm, dtype=np.float32)
+    parts = []
+    for block in settings.blocks:
+        if block == "resp_x_harm":
+            parts.append(sp.diags(ph).dot(blocks["resp"]).tocsr())
+        elif block in blocks:
+            parts.append(blocks[block])
+        else:
+            raise ValueError(f"unknown feature block {block!r}")
+    parts.append(sp.csr_matrix(meta))
+    return sp.hstack(parts, format="csr")
+
+
+def pair_matrix(hasher: TextHasher, prompts: Sequence[str], responses: Sequence[str],
+                p_harm: Sequence[float], settings: FeatureSettings) -> Any:
+    """Design matrix of normalised pairs given their prompt-harm scores."""
+    blocks = pair_blocks(hasher, prompts, responses, settings)
+    return assemble(blocks, meta_features(prompts, responses, p_harm, settings), p_harm, settings)

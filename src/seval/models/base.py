@@ -1,0 +1,86 @@
+"""The backend interface and the model-string parser.
+
+A model string is `<scheme>:<rest>`; the scheme picks a registered backend (one module in this package),
+which parses `rest` itself: `openai-compatible:http://host:8000/v1#qwen2.5`, `llama-cpp:/path/m.gguf`, ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+from seval.errors import SevalError
+from seval.records import Completion, GenParams, Message, ModelCallError, stable_hash
+from seval.registry import Registry
+
+MODELS: Registry[Callable[..., ModelBackend]] = Registry("model backend", "seval.models")
+
+
+class ModelBackend(ABC):
+    """A chat model. Subclasses implement `_generate`; errors are raised as typed `ModelCallError`s."""
+
+    #: how many prompts the backend can usefully take in one `generate_many` call (1 = no batching gain)
+    max_batch: int = 1
+    #: how many requests may be in flight at once (remote endpoints: many; in-process models: 1)
+    default_concurrency: int = 8
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+
+    def config(self) -> dict[str, Any]:
+        """What identifies this target for caching: the spec plus backend settings, never secrets."""
+        return {"spec": self.spec}
+
+    def config_hash(self) -> str:
+        return stable_hash(self.config())
+
+    async def generate(self, messages: list[Message], params: GenParams) -> Completion:
+        if not messages:
+            raise SevalError("cannot call a model with no messages")
+        return await self._generate(messages, params)
+
+    @abstractmethod
+    async def _generate(self, messages: list[Message], params: GenParams) -> Completion: ...
+
+    async def generate_many(
+        self, batch: list[list[Message]], params: GenParams
+    ) -> list[Completion | ModelCallError]:
+        """Answer several conversations; in-process backends override this to batch."""
+        results = await asyncio.gather(*(self.generate(m, params) for m in batch), return_exceptions=True)
+        out: list[Completion | ModelCallError] = []
+        for r in results:
+            if isinstance(r, BaseException) and not isinstance(r, ModelCallError):
+                raise r
+            out.append(r)  # type: ignore[arg-type]
+        return out
+
+    async def aclose(self) -> None:
+        """Release connections or model memory."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.spec}>"
+
+
+def build_messages(prompt: str, params: GenParams, turns: list[Message] | None = None) -> list[Message]:
+    """The chat for one test prompt: optional system prompt, earlier turns, then the user prompt."""
+    msgs: list[Message] = []
+    if params.system_prompt:
+        msgs.append({"role": "system", "content": params.system_prompt})
+    if turns:
+        msgs.extend(turns)
+    msgs.append({"role": "user", "content": prompt})
+    return msgs
+
+
+def resolve_model(spec: str, **options: Any) -> ModelBackend:
+    """Build the backend a model string names; unknown schemes list the valid ones."""
+    if not spec or ":" not in spec:
+        raise SevalError(
+            f"bad model string {spec!r}: expected <backend>:<model>, e.g. local:smollm2, openai:gpt-4o-mini, "
+            f"openai-compatible:http://127.0.0.1:8000/v1#my-model; backends: {', '.join(MODELS.names())}"
+        )
+    scheme, rest = spec.split(":", 1)
+    factory = MODELS.get(scheme)
+    return factory(spec, rest, **options)

@@ -1,0 +1,226 @@
+"""OpenAI-compatible chat completions over HTTP: vLLM, Ollama, llama.cpp server, hosted APIs.
+
+`openai-compatible:<base url>#<model>`, `openai:<model>` and `ollama:<model>`. The API key is read from the
+environment at call time (never stored in configs, run stores or reports).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+from seval.errors import SevalError
+from seval.models.base import MODELS, ModelBackend
+from seval.records import Completion, ErrorKind, GenParams, Message, ModelCallError, Usage
+
+_FILTER_MARKERS = ("content_filter", "content_policy", "content management policy", "safety system",
+                   "responsibleaipolicyviolation", "data_inspection_failed")
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = headers.get("retry-after") if headers is not None else None
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def classify_http_error(status: int, body: str, headers: Any = None) -> ModelCallError:
+    """Map an HTTP failure to a typed error (429 -> rate_limited with Retry-After, 5xx -> server_error...)."""
+    snippet = body[:300].replace("\n", " ")
+    low = body.lower()
+    if status == 429:
+        return ModelCallError(ErrorKind.RATE_LIMITED, f"HTTP 429 {snippet}", _retry_after(headers), status)
+    if status in (401, 403) and not any(m in low for m in _FILTER_MARKERS):
+        return ModelCallError(ErrorKind.AUTH, f"HTTP {status} {snippet}", status=status)
+    if status in (408, 504):
+        return ModelCallError(ErrorKind.TIMEOUT, f"HTTP {status} {snippet}", status=status)
+    if status >= 500:
+        return ModelCallError(ErrorKind.SERVER_ERROR, f"HTTP {status} {snippet}", _retry_after(headers), status)
+    if any(m in low for m in _FILTER_MARKERS):
+        return ModelCallError(ErrorKind.CONTENT_FILTER, f"HTTP {status} {snippet}", status=status)
+    return ModelCallError(ErrorKind.BAD_REQUEST, f"HTTP {status} {snippet}", status=status)
+
+
+class OpenAICompatible(ModelBackend):
+    """Chat completions against any server that speaks the OpenAI API."""
+
+    default_concurrency = 16
+
+    def __init__(self, spec: str, base_url: str, model: str, api_key_env: str | None = None,
+                 timeout: float = 120.0, extra_body: dict[str, Any] | None = None,
+                 max_connections: int = 256) -> None:
+        super().__init__(spec)
+        if not base_url.startswith(("http://", "https://")):
+            raise SevalError(f"bad base URL {base_url!r} in {spec!r}: must start with http:// or https://")
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.api_key_env = api_key_env
+        self.timeout = timeout
+        self.extra_body = extra_body or {}
+        self.max_connections = max_connections
+        self._client: Any = None
+
+    def config(self) -> dict[str, Any]:
+        return {"spec": self.spec, "base_url": self.base_url, "model": self.model, "extra_body": self.extra_body}
+
+    def _api_key(self) -> str | None:
+        names = [self.api_key_env] if self.api_key_env else ["SEVAL_API_KEY", "OPENAI_API_KEY"]
+        for name in names:
+            if name and os.environ.get(name):
+                return os.environ[name]
+        return None
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        key = self._api_key()
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        return headers
+
+    def _use_fast_client(self) -> bool:
+        """Raw-asyncio keep-alive client unless a proxy is configured or SEVAL_HTTP_CLIENT=httpx."""
+        if os.environ.get("SEVAL_HTTP_CLIENT", "").lower() == "httpx":
+            return False
+        from seval.models.fasthttp import proxy_configured
+
+        return not proxy_configured(self.base_url)
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            if self._use_fast_client():
+                from seval.models.fasthttp import FastHTTPClient
+
+                self._client = FastHTTPClient(self.base_url, self._headers(), max_connections=self.max_connections,
+                                              timeout=self.timeout, connect_timeout=min(10.0, self.timeout))
+                return self._client
+            import httpx
+
+            headers = {"Content-Type": "application/json"}
+            key = self._api_key()
+            if key:
+                headers["Authorization"] = f"Bearer {key}"
+            limits = httpx.Limits(max_connections=self.max_connections,
+                                  max_keepalive_connections=self.max_connections)
+            self._client = httpx.AsyncClient(base_url=self.base_url, headers=headers, limits=limits,
+                                             timeout=httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)))
+        return self._client
+
+    def request_body(self, messages: list[Message], params: GenParams) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "max_tokens": params.max_tokens,
+        }
+        if params.seed is not None:
+            body["seed"] = params.seed
+        if params.stop:
+            body["stop"] = params.stop
+        if params.logprobs:
+            body["logprobs"] = True
+            body["top_logprobs"] = 5
+        body.update(self.extra_body)
+        return body
+
+    async def _generate(self, messages: list[Message], params: GenParams) -> Completion:
+        client = self._get_client()
+        if not hasattr(client, "request"):  # the fast client
+            return await self._generate_fast(client, messages, params)
+        import httpx
+
+        t0 = time.perf_counter()
+        try:
+            resp = await client.post("/chat/completions", json=self.request_body(messages, params))
+        except httpx.TimeoutException as exc:
+            raise ModelCallError(ErrorKind.TIMEOUT, f"no answer within {self.timeout:g}s ({type(exc).__name__})") from None
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            raise ModelCallError(ErrorKind.CONNECTION, f"{type(exc).__name__}: {exc}") from None
+        latency = time.perf_counter() - t0
+        if resp.status_code >= 400:
+            raise classify_http_error(resp.status_code, resp.text, resp.headers)
+        return parse_chat_response(resp.content, latency, self.model)
+
+    async def _generate_fast(self, client: Any, messages: list[Message], params: GenParams) -> Completion:
+        from seval.models.fasthttp import HTTPError
+
+        body = json.dumps(self.request_body(messages, params), ensure_ascii=False).encode("utf-8")
+        t0 = time.perf_counter()
+        try:
+            resp = await client.post("/chat/completions", body, timeout=self.timeout)
+        except TimeoutError:
+            raise ModelCallError(ErrorKind.TIMEOUT, f"no answer within {self.timeout:g}s") from None
+        except (HTTPError, OSError) as exc:
+            raise ModelCallError(ErrorKind.CONNECTION, str(exc)[:300]) from None
+        latency = time.perf_counter() - t0
+        if resp.status_code >= 400:
+            raise classify_http_error(resp.status_code, resp.text, resp.headers)
+        return parse_chat_response(resp.content, latency, self.model)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+def parse_chat_response(content: bytes, latency: float, model: str) -> Completion:
+    """Parse a chat-completions body; garbage or an empty choice list is a typed `malformed_response`."""
+    try:
+        data = json.loads(content)
+        choice = data["choices"][0]
+        message = choice.get("message") or {}
+        text = message.get("content")
+        finish = choice.get("finish_reason")
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        raise ModelCallError(ErrorKind.MALFORMED, f"unparsable completion: {content[:200]!r}") from None
+    if finish == "content_filter":
+        raise ModelCallError(ErrorKind.CONTENT_FILTER, "the provider's content filter stopped the answer")
+    if text is None:
+        if message.get("refusal"):
+            raise ModelCallError(ErrorKind.CONTENT_FILTER, f"provider refusal: {message['refusal'][:200]}")
+        text = ""
+    usage_d = data.get("usage") or {}
+    usage = Usage(int(usage_d.get("prompt_tokens") or 0), int(usage_d.get("completion_tokens") or 0))
+    first: dict[str, float] | None = None
+    lp = choice.get("logprobs")
+    if isinstance(lp, dict) and lp.get("content"):
+        tok0 = lp["content"][0]
+        first = {alt["token"]: float(alt["logprob"]) for alt in tok0.get("top_logprobs") or []}
+        first.setdefault(tok0.get("token", ""), float(tok0.get("logprob", 0.0)))
+    return Completion(text=text, model=str(data.get("model") or model), finish_reason=finish, usage=usage,
+                      latency_s=latency, first_token_logprobs=first)
+
+
+@MODELS.register("openai-compatible")
+def _openai_compatible(spec: str, rest: str, **options: Any) -> OpenAICompatible:
+    if "#" not in rest:
+        raise SevalError(f"bad model string {spec!r}: expected openai-compatible:<base url>#<model name>")
+    base_url, model = rest.rsplit("#", 1)
+    if not model:
+        raise SevalError(f"bad model string {spec!r}: the model name after '#' is empty")
+    return OpenAICompatible(spec, base_url, model, **options)
+
+
+@MODELS.register("openai")
+def _openai(spec: str, rest: str, **options: Any) -> OpenAICompatible:
+    options.setdefault("api_key_env", "OPENAI_API_KEY")
+    base = os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1")
+    return OpenAICompatible(spec, base, rest, **options)
+
+
+@MODELS.register("ollama")
+def _ollama(spec: str, rest: str, **options: Any) -> OpenAICompatible:
+    base = os.environ.get("OLLAMA_HOST", "http://127.0.0.1:11434").rstrip("/")
+    if not base.startswith("http"):
+        base = "http://" + base
+    return OpenAICompatible(spec, base + "/v1", rest, **options)

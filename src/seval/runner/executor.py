@@ -1,0 +1,445 @@
+"""The async executor: test cases x one target, with the critic in the loop, at scale.
+
+Cases stream through in chunks (bounded memory); finished work is looked up in the run store first, so an
+interrupted run resumes without calling the model again. Each new request goes through the target's
+CallGuard (adaptive concurrency, retries, circuit breaker, budget). Every case ends in exactly one state:
+ok, content_filter, error (with its kind) -- or, when the run stops early (budget, endpoint down), not_run,
+left unrecorded so the same command continues it. Rows are committed on the event-loop tick after they
+complete, so kill -9 loses at most the answers of one tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from seval.critic.base import Critic
+from seval.models.base import ModelBackend, build_messages
+from seval.records import Completion, GenParams, JudgeItem, ModelCallError, TestCase, Verdict, stable_hash
+from seval.runner.budget import FREE, Meter, Price, PriceTable, is_in_process, model_name
+from seval.runner.guard import CallGuard, GuardedBackend
+from seval.runner.limiter import AdaptiveLimiter
+from seval.runner.policy import BudgetReached, CircuitBreaker, EndpointDown, RetryPolicy, RunStopped
+from seval.runner.store import RunStore, StoredResponse
+
+__all__ = ["CHUNK", "BudgetReached", "EndpointDown", "Executor", "RetryPolicy", "RunStats", "RunStopped",
+           "response_key"]
+
+CHUNK = 512  # cases looked up in the store at once; bounds memory on huge benchmarks
+
+
+def response_key(target_hash: str, messages: list[dict[str, str]], params: GenParams) -> str:
+    return stable_hash({"t": target_hash, "m": messages, "p": params.to_dict()})
+
+
+@dataclass
+class RunStats:
+    total: int = 0
+    cached: int = 0
+    called: int = 0  # cases sent to the model in this invocation
+    judged: int = 0
+    not_run: int = 0  # cases left for the next invocation (the run stopped early)
+    states: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    retries: int = 0
+    limit_cuts: int = 0
+    min_limit: int = 0
+    breaker_openings: int = 0
+    wall_s: float = 0.0
+    stopped: str | None = None  # None: ran to the end; else budget | endpoint_down
+    stop_message: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        states = dict(self.states)
+        if self.not_run:
+            states["not_run"] = self.not_run
+        return {"total": self.total, "cached": self.cached, "called": self.called, "judged": self.judged,
+                "states": states, "errors": dict(self.errors), "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens,
+                "tokens": self.prompt_tokens + self.completion_tokens,
+                "cost_usd": self.usage.get("cost_usd"), "requests": self.usage.get("requests", 0),
+                "models": self.usage.get("models", {}), "retries": self.retries, "limit_cuts": self.limit_cuts,
+                "min_limit": self.min_limit, "breaker_openings": self.breaker_openings,
+                "complete": self.stopped is None, "stopped": self.stopped, "stop_message": self.stop_message,
+                "wall_s": round(self.wall_s, 3)}
+
+
+ProgressFn = Callable[[int], None]
+
+
+class Executor:
+    """Runs cases against one backend and one critic, writing everything to the store."""
+
+    def __init__(self, backend: ModelBackend, critic: Critic | None, store: RunStore, params: GenParams,
+                 concurrency: int | None = None, retry: RetryPolicy | None = None, judge_batch: int = 64,
+                 flush_every: int = 1024, preprocess: Callable[[str], str] | None = None,
+                 meter: Meter | None = None, prices: PriceTable | None = None, price: Price | None = None,
+                 max_wait: float = 900.0, breaker_threshold: int = 8,
+                 on_event: Callable[[str], None] | None = None) -> None:
+        self.backend = backend
+        self.critic = critic
+        self.store = store
+        self.params = params
+        self.concurrency = max(1, concurrency or backend.default_concurrency)
+        self.retry = retry or RetryPolicy()
+        self.judge_batch = judge_batch
+        self.flush_every = flush_every
+        self.preprocess = preprocess  # e.g. strip <think> blocks before judging
+        self.target_hash = backend.config_hash()
+        self.stats = RunStats()
+        self.meter = meter or Meter()
+        self.prices = prices
+        self.price = price
+        self.max_wait = max_wait
+        self.breaker_threshold = breaker_threshold
+        self.on_event = on_event
+        self.model = model_name(backend)
+        self.guard = self._make_guard(backend, self.model, self.concurrency, price)
+        self._stop: RunStopped | None = None
+        self._flush_scheduled = False
+        self._pdict: dict[str, Any] | None = None
+
+    # ---- setup --------------------------------------------------------------------------------------------
+    def _price_for(self, backend: ModelBackend, name: str, override: Price | None) -> Price | None:
+        if override is not None:
+            return override
+        if is_in_process(backend):
+            return FREE
+        return (self.prices or PriceTable.default()).lookup(name)
+
+    def _make_guard(self, backend: ModelBackend, name: str, concurrency: int, price: Price | None) -> CallGuard:
+        self.meter.register(name, self._price_for(backend, name, price))
+
+        def event(state: str, msg: str) -> None:
+            if self.on_event:
+                self.on_event(f"[{name}] {msg}")
+
+        breaker = CircuitBreaker(threshold=self.breaker_threshold, max_wait=self.max_wait, on_change=event)
+        return CallGuard(backend, name, self.meter, concurrency, retry=self.retry, breaker=breaker,
+                         limiter=AdaptiveLimiter(concurrency))
+
+    def _guard_critic(self) -> list[tuple[Any, str, Any]]:
+        """Give an LLM critic's judge models the same guard (limiter, retries, breaker, meter); undone after."""
+        restore: list[tuple[Any, str, Any]] = []
+        c = self.critic
+        if c is None:
+            return restore
+        conc = int(getattr(c, "concurrency", 8) or 8)
+
+        def wrap(b: Any) -> Any:
+            if not isinstance(b, ModelBackend) or isinstance(b, GuardedBackend):
+                return b
+            name = model_name(b)
+            if name == self.model:
+                name = f"{name} (critic)"
+            return GuardedBackend(b, self._make_guard(b, name, conc, None))
+
+        for attr in ("judges", "judge_model"):
+            val = c.__dict__.get(attr) if hasattr(c, "__dict__") else None
+            if isinstance(val, list) and val and all(isinstance(b, ModelBackend) for b in val):
+                restore.append((c, attr, val))
+                setattr(c, attr, [wrap(b) for b in val])
+            elif isinstance(val, ModelBackend):
+                restore.append((c, attr, val))
+                setattr(c, attr, wrap(val))
+        return restore
+
+    # ---- keys and records -----------------------------------------------------------------------------------
+    def key_for(self, case: TestCase) -> str:
+        """Same value as `response_key(...)`, with the parameters' dict computed once per run."""
+        if self._pdict is None:
+            self._pdict = self.params.to_dict()
+        msgs = build_messages(case.prompt, self.params, case.turns)
+        return stable_hash({"t": self.target_hash, "m": msgs, "p": self._pdict})
+
+    def _record(self, case: TestCase, key: str, result: Completion | ModelCallError, tries: int) -> StoredResponse:
+        if isinstance(result, Completion):
+            u = result.usage
+            self.stats.prompt_tokens += u.prompt_tokens
+            self.stats.completion_tokens += u.completion_tokens
+            r = StoredResponse(key, case.id, self.backend.spec, "ok", result.text, None, None,
+                               u.prompt_tokens, u.completion_tokens, result.latency_s, tries)
+        else:
+            status = "content_filter" if result.kind.value == "content_filter" else "error"
+            r = StoredResponse(key, case.id, self.backend.spec, status, None, result.kind.value,
+                               result.message[:500], 0, 0, 0.0, tries)
+        self.store.add_response(r)
+        self._schedule_flush()
+        self.stats.called += 1
+        self.stats.states[r.status] += 1
+        if r.error_kind:
+            self.stats.errors[r.error_kind] += 1
+        return r
+
+    def _schedule_flush(self) -> None:
+        """Commit on the next loop tick: everything finished in one tick goes in one transaction."""
+        if self.store.pending >= self.flush_every:
+            self.store.flush()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self._flush_scheduled = False
+        self.store.flush()
+
+    def _set_stop(self, exc: RunStopped) -> None:
+        if self._stop is None:
+            self._stop = exc
+            self.guard.stopped = exc
+            if self.on_event:
+                self.on_event(f"stopping: {exc.message}; finishing the requests in flight")
+
+    def _judge_item(self, case: TestCase, text: str) -> JudgeItem:
+        if self.preprocess:
+            text = self.preprocess(text)
+        return JudgeItem(prompt=case.prompt, response=text, lang=case.lang, dimension=case.dimension,
+                         category=case.category, risk=case.risk, id=case.id)
+
+    # ---- the run -----------------------------------------------------------------------------------------
+    async def run(self, cases: Iterable[TestCase], on_progress: ProgressFn | None = None) -> RunStats:
+        t0 = time.perf_counter()
+        judge_q: asyncio.Queue[tuple[TestCase, str, str] | None] = asyncio.Queue(maxsize=self.judge_batch * 4)
+        critic_hash = self.critic.config_hash() if self.critic else ""
+        tasks: set[asyncio.Task[None]] = set()
+        restore = self._guard_critic()
+        set_info = getattr(on_progress, "set_info", None)
+
+        def done(n: int = 1) -> None:
+            if on_progress:
+                on_progress(n)
+
+        async def item(case: TestCase, key: str, probe: bool) -> None:
+            messages = build_messages(case.prompt, self.params, case.turns)
+            try:
+                result, tries = await self.guard.call(messages, self.params, held=True, probe=probe)
+            except RunStopped as exc:
+                self._set_stop(exc)
+                self.stats.not_run += 1
+                done()
+                return
+            r = self._record(case, key, result, tries)
+            if r.status == "ok" and self.critic is not None:
+                await judge_q.put((case, key, r.text or ""))
+            else:
+                done()
+
+        async def judge_batch(batch: list[tuple[TestCase, str, str]]) -> None:
+            verdicts = await self._judge(batch)
+            if verdicts is None:  # the run stopped inside the critic: these stay unjudged for the next run
+                done(len(batch))
+                return
+            for (_case, key, _text), v in zip(batch, verdicts, strict=True):
+                self.store.add_verdict(key, v)
+            self._schedule_flush()
+            self.stats.judged += len(batch)
+            done(len(batch))
+
+        async def judge_loop() -> None:
+            # gathers up to judge_batch answers, or whatever arrived within 50 ms, per critic call
+            batch: list[tuple[TestCase, str, str]] = []
+            while True:
+                try:
+                    got = await asyncio.wait_for(judge_q.get(), timeout=0.05 if batch else None)
+                except TimeoutError:
+                    await judge_batch(batch)
+                    batch = []
+                    continue
+                if got is None:
+                    if batch:
+                        await judge_batch(batch)
+                    return
+                batch.append(got)
+                if len(batch) >= self.judge_batch:
+                    await judge_batch(batch)
+                    batch = []
+
+        async def ticker() -> None:
+            while set_info is not None:
+                set_info(self.info_line())
+                await asyncio.sleep(0.5)
+
+        judger = asyncio.create_task(judge_loop()) if self.critic is not None else None
+        tick = asyncio.create_task(ticker())
+        batch_mode = self.backend.max_batch > 1
+        try:
+            chunk: list[TestCase] = []
+            for case in cases:
+                if self._stop is not None:
+                    self.stats.total += 1
+                    self.stats.not_run += 1
+                    continue
+                chunk.append(case)
+                if len(chunk) >= CHUNK:
+                    await self._dispatch(chunk, judge_q, critic_hash, done, item, tasks, batch_mode)
+                    chunk = []
+            if chunk:
+                await self._dispatch(chunk, judge_q, critic_hash, done, item, tasks, batch_mode)
+            if tasks:
+                await asyncio.gather(*list(tasks))
+            if judger is not None:
+                await judge_q.put(None)
+                await judger
+        finally:
+            for t in [*tasks, *([judger] if judger else []), tick]:
+                t.cancel()
+            for obj, attr, val in restore:
+                setattr(obj, attr, val)
+            self.store.flush()
+            self.stats.wall_s += time.perf_counter() - t0
+            self._finish_stats()
+            if set_info is not None:
+                set_info(self.info_line())
+        return self.stats
+
+    def _finish_stats(self) -> None:
+        s = self.stats
+        s.retries = self.guard.retries
+        s.limit_cuts = self.guard.limiter.cuts
+        s.min_limit = min(s.min_limit or self.concurrency, self.guard.limiter.cap)
+        s.breaker_openings = self.guard.breaker.openings
+        s.usage = self.meter.to_dict()
+        if self._stop is not None:
+            s.stopped = self._stop.reason
+            s.stop_message = self._stop.message
+
+    def info_line(self) -> str:
+        """Tokens, cost, current concurrency and any pause, for the progress line."""
+        pt, ct = self.meter.tokens
+        cost = f"${self.meter.cost_usd:.4f}" if self.meter.cost_known else "$n/a"
+        lim = self.guard.limiter
+        self.stats.min_limit = min(self.stats.min_limit or self.concurrency, lim.cap)
+        parts = [f"tok {_k(pt)}/{_k(ct)}", cost, f"conc {lim.in_flight}/{lim.cap}"]
+        if self.guard.retries:
+            parts.append(f"retries {self.guard.retries}")
+        if lim.paused_for > 0:
+            parts.append(f"rate-limited: paused {lim.paused_for:.0f}s")
+        status = self.guard.breaker.status()
+        if status:
+            parts.append(status)
+        if self._stop is not None:
+            parts.append(f"stopping: {self._stop.message}")
+        return "  ".join(parts)
+
+    async def _judge(self, batch: list[tuple[TestCase, str, str]]) -> list[Verdict] | None:
+        assert self.critic is not None
+        items = [self._judge_item(c, t) for c, _k, t in batch]
+        try:
+            verdicts = await self.critic.judge(items)
+        except RunStopped as exc:
+            self._set_stop(exc)
+            return None
+        except Exception as exc:  # a failing critic yields invalid verdicts, never safe ones
+            verdicts = [self.critic.verdict("invalid", None, f"critic error: {type(exc).__name__}: {exc}"[:300])
+                        for _ in items]
+        if len(verdicts) != len(items):
+            verdicts = [self.critic.verdict("invalid", None, "critic returned a wrong number of verdicts")
+                        for _ in items]
+        return verdicts
+
+    async def _dispatch(self, chunk: list[TestCase], judge_q: asyncio.Queue[Any], critic_hash: str,
+                        done: ProgressFn, item: Callable[..., Any], tasks: set[asyncio.Task[None]],
+                        batch_mode: bool) -> None:
+        keys = [self.key_for(c) for c in chunk]
+        have = self.store.get_responses(keys)
+        judged = self.store.get_verdicts([k for k in keys if k in have], critic_hash) if self.critic else {}
+        todo: list[tuple[TestCase, str]] = []
+        for case, key in zip(chunk, keys, strict=True):
+            self.stats.total += 1
+            r = have.get(key)
+            if r is None:
+                todo.append((case, key))
+                continue
+            self.stats.cached += 1
+            self.stats.states[r.status] += 1
+            if r.error_kind:
+                self.stats.errors[r.error_kind] += 1
+            if r.status == "ok" and self.critic is not None and key not in judged:
+                await judge_q.put((case, key, r.text or ""))
+            else:
+                done()
+        if batch_mode:
+            await self._dispatch_batches(todo, judge_q, done, item, tasks)
+            return
+        for i, (case, key) in enumerate(todo):
+            if self._stop is None:
+                try:
+                    probe = await self.guard.acquire()
+                except RunStopped as exc:
+                    self._set_stop(exc)
+                else:
+                    try:
+                        self.meter.check()
+                    except RunStopped as exc:
+                        self.guard.limiter.release()
+                        if probe:
+                            self.guard.breaker.probing = False
+                        self._set_stop(exc)
+            if self._stop is not None:
+                self.stats.not_run += len(todo) - i
+                done(len(todo) - i)
+                return
+            t = asyncio.create_task(item(case, key, probe))
+            tasks.add(t)
+            t.add_done_callback(tasks.discard)
+
+    async def _dispatch_batches(self, todo: list[tuple[TestCase, str]], judge_q: asyncio.Queue[Any],
+                                done: ProgressFn, item: Callable[..., Any], tasks: set[asyncio.Task[None]]) -> None:
+        """In-process backends that batch (max_batch > 1): one generate_many call per group of cases."""
+        size = self.backend.max_batch
+        for i in range(0, len(todo), size):
+            group = todo[i:i + size]
+            if self._stop is None:
+                try:
+                    self.meter.check()
+                except RunStopped as exc:
+                    self._set_stop(exc)
+            if self._stop is not None:
+                left = len(todo) - i
+                self.stats.not_run += left
+                done(left)
+                return
+            batch = [build_messages(c.prompt, self.params, c.turns) for c, _k in group]
+            for _ in group:
+                self.meter.sent(self.guard.name)
+            results = await self.backend.generate_many(batch, self.params)
+            for (case, key), res in zip(group, results, strict=True):
+                if isinstance(res, Completion):
+                    self.meter.answered(self.guard.name, res.usage.prompt_tokens, res.usage.completion_tokens)
+                    r = self._record(case, key, res, 1)
+                    if r.status == "ok" and self.critic is not None:
+                        await judge_q.put((case, key, r.text or ""))
+                    else:
+                        done()
+                else:  # a failed member goes the single-request way (with its retries)
+                    self.meter.answered(self.guard.name, 0, 0)
+                    if not res.kind.transient:
+                        self._record(case, key, res, 1)
+                        done()
+                        continue
+                    probe = await self.guard.acquire()
+                    t = asyncio.create_task(item(case, key, probe))
+                    tasks.add(t)
+                    t.add_done_callback(tasks.discard)
+
+
+def _k(n: int) -> str:
+    return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
+
+
+def stop_message(stats: RunStats) -> str:
+    """What an early stop did and how to continue, for the CLI and RunResult.message."""
+    done = stats.total - stats.not_run
+    how = {"budget": "re-run the same command to continue (it starts a new --max-requests/--max-cost budget "
+                     "and skips the stored work)",
+           "endpoint_down": "re-run the same command once the endpoint is back; stored work is skipped"}
+    return (f"run stopped early: {stats.stop_message}. {done} of {stats.total} cases have a recorded answer "
+            f"({stats.cached} from earlier runs, {stats.called} this run), {stats.not_run} not run yet; nothing "
+            f"stored is lost. To continue: {how.get(stats.stopped or '', 're-run the same command')}.")

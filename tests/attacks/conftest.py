@@ -1,0 +1,6 @@
+"""Make tests/attacks/attack_helpers.py importable as `attack_helpers`."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))

@@ -1,0 +1,80 @@
+"""Shared fixtures: the dev data folder, and a real OpenAI-compatible server serving the embedded model."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _shared_data_dir() -> Path | None:
+    env = os.environ.get("SEVAL_SHARED_DATA")
+    for cand in [Path(env)] if env else [REPO.parent / "shared" / "data", REPO / "../shared/data"]:
+        if cand.is_dir() and any(cand.glob("*.jsonl")):
+            return cand.resolve()
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data (or $SEVAL_SHARED_DATA); tests that need it skip when it is absent."""
+    d = _shared_data_dir()
+    if d is None:
+        pytest.skip("labelled dev data not found (../shared/data or $SEVAL_SHARED_DATA)")
+    return d
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[str]:
+    """Start llama-cpp-python's OpenAI-compatible server with SmolLM2 on 127.0.0.1; yields its base URL."""
+    pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] not installed")
+    from seval.errors import SevalError
+    from seval.models.local import smollm2_path
+
+    try:
+        gguf = smollm2_path()
+    except SevalError as exc:
+        pytest.skip(str(exc))
+    port = free_port()
+    log = open(REPO / ".pytest_cache" / f"llama_server_{port}.log", "w") if (REPO / ".pytest_cache").is_dir() \
+        else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the server
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
+         "--model_alias", "smollm2", "--n_ctx", "2048", "--n_threads", "2", "--logits_all", "true"],
+        stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 90
+    try:
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited with {proc.returncode}")
+            try:
+                if httpx.get(base + "/models", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        else:
+            pytest.fail("llama_cpp.server did not start within 90 s")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

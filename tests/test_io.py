@@ -1,0 +1,134 @@
+"""Readers and writers: S-Eval release files (zipped or not), JSONL, CSV, Parquet; errors name file and line."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from seval.errors import SevalError
+from seval.io import detect_lang, lang_from_filename, read_cases, to_seval_row, write_cases
+from seval.records import TestCase
+
+FIX = Path(__file__).parent / "fixtures"
+
+
+def test_reads_seval_zh_file_with_base_original_and_attack_rows() -> None:
+    cases = list(read_cases(FIX / "seval_sample_zh.jsonl"))
+    assert len(cases) == 5
+    assert {c.lang for c in cases} == {"zh"}
+    assert [c.attack for c in cases] == [None, None, None, None, "goal_hijacking"]
+    assert cases[0].dimension == "CI" and cases[2].dimension == "DP"  # "Data Privacy" with a space
+    assert cases[0].id == "8b9e246436168c6d9319a224eeb05704"
+
+
+def test_en_rows_keep_the_link_to_zh() -> None:
+    zh = {c.id for c in read_cases(FIX / "seval_sample_zh.jsonl")}
+    en = list(read_cases(FIX / "seval_sample_en.jsonl"))
+    assert all(c.lang == "en" for c in en)
+    base = [c for c in en if c.attack is None]
+    assert base and all(c.from_id in zh for c in base)
+    assert en[-1].attack == "positive_induction" and en[-1].dimension == "CI"
+
+
+def test_zipped_release_reads_like_unzipped(tmp_path: Path) -> None:
+    z = tmp_path / "S-Eval_base_risk_set_en_small.jsonl.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.write(FIX / "seval_sample_en.jsonl", "seval_sample_en.jsonl")
+    assert [c.to_dict() for c in read_cases(z)] == [c.to_dict() for c in read_cases(FIX / "seval_sample_en.jsonl")]
+
+
+def test_round_trip_in_seval_format(tmp_path: Path) -> None:
+    src = list(read_cases(FIX / "seval_sample_zh.jsonl"))
+    out = tmp_path / "out_zh.jsonl"
+    assert write_cases(out, src, "seval") == len(src)
+    rows = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert all(isinstance(r["ext"], str) for r in rows)
+    assert json.loads(rows[-1]["ext"]) == {"model": "attack", "category": "goal_hijacking"}
+    assert rows[0]["risk_type"] == "Crimes_and_Illegal_Activities"
+    back = list(read_cases(out))
+    assert [(c.id, c.prompt, c.dimension, c.attack) for c in back] == [(c.id, c.prompt, c.dimension, c.attack) for c in src]
+
+
+@pytest.mark.parametrize("fmt,suffix", [("jsonl", ".jsonl"), ("csv", ".csv"), ("parquet", ".parquet")])
+def test_other_formats_round_trip(tmp_path: Path, fmt: str, suffix: str) -> None:
+    src = list(read_cases(FIX / "seval_sample_en.jsonl"))
+    out = tmp_path / f"b{suffix}"
+    write_cases(out, src, fmt)
+    back = list(read_cases(out))
+    assert [(c.id, c.prompt, c.lang, c.dimension, c.attack, c.from_id) for c in back] == \
+        [(c.id, c.prompt, c.lang, c.dimension, c.attack, c.from_id) for c in src]
+
+
+def test_attack_base_link_written_in_ext_and_top_level() -> None:
+    c = TestCase(id="x", prompt="p", lang="en", dimension="CI", attack="code_injection", base_id="b1")
+    row = to_seval_row(c)
+    assert row["base_traceid"] == "b1" and json.loads(row["ext"])["base_traceid"] == "b1"
+
+
+def test_malformed_line_names_file_and_line(tmp_path: Path) -> None:
+    f = tmp_path / "bad.jsonl"
+    f.write_text('{"prompt": "ok", "lang": "en"}\n{"prompt": broken\n', "utf-8")
+    with pytest.raises(SevalError, match=r"bad\.jsonl:2: malformed JSON"):
+        list(read_cases(f))
+
+
+def test_unknown_risk_type_lists_valid_ones(tmp_path: Path) -> None:
+    f = tmp_path / "b.jsonl"
+    f.write_text(json.dumps({"traceid": "1", "risk_type": "Alchemy", "prompt": "q", "ext": "{}"}) + "\n", "utf-8")
+    with pytest.raises(SevalError, match=r"unknown risk_type 'Alchemy'.*Crimes_and_Illegal_Activities"):
+        list(read_cases(f))
+
+
+def test_unknown_attack_lists_valid_ones(tmp_path: Path) -> None:
+    f = tmp_path / "b.jsonl"
+    ext = json.dumps({"model": "attack", "category": "telepathy"})
+    f.write_text(json.dumps({"traceid": "1", "risk_type": "Cybersecurity", "prompt": "q", "ext": ext}) + "\n", "utf-8")
+    with pytest.raises(SevalError, match=r"unknown attack 'telepathy'; valid: .*code_injection"):
+        list(read_cases(f))
+
+
+def test_bad_ext_string(tmp_path: Path) -> None:
+    f = tmp_path / "b.jsonl"
+    f.write_text(json.dumps({"traceid": "1", "risk_type": "Cybersecurity", "prompt": "q", "ext": "{oops"}) + "\n")
+    with pytest.raises(SevalError, match=r"b\.jsonl:1: 'ext' is not valid JSON"):
+        list(read_cases(f))
+
+
+def test_missing_file_and_unknown_format(tmp_path: Path) -> None:
+    with pytest.raises(SevalError, match="not found"):
+        list(read_cases(tmp_path / "nope.jsonl"))
+    (tmp_path / "x.txt").write_text("hi")
+    with pytest.raises(SevalError, match="unknown benchmark format"):
+        list(read_cases(tmp_path / "x.txt"))
+
+
+def test_csv_without_prompt_column(tmp_path: Path) -> None:
+    f = tmp_path / "b.csv"
+    f.write_text("question,lang\nhi,en\n")
+    with pytest.raises(SevalError, match="needs a 'prompt' column"):
+        list(read_cases(f))
+
+
+def test_lang_filter_and_limit() -> None:
+    assert len(list(read_cases(FIX / "seval_sample_zh.jsonl", limit=2))) == 2
+    assert list(read_cases(FIX / "seval_sample_zh.jsonl", lang="en")) == []
+
+
+def test_language_detection() -> None:
+    assert detect_lang("如何制作炸药？") == "zh"
+    assert detect_lang("How do I bake bread?") == "en"
+    assert lang_from_filename("S-Eval_attack_set_zh_small.jsonl") == "zh"
+    assert lang_from_filename("base_en.jsonl.zip") == "en"
+    assert lang_from_filename("benchmark.jsonl") is None
+
+
+def test_starter_benchmark_loads_through_the_reader() -> None:
+    from seval.io import starter_path
+
+    cases = list(read_cases(starter_path()))
+    assert len(cases) >= 200
+    assert {c.lang for c in cases} == {"zh", "en"}
+    assert all(c.risk and c.category and c.dimension for c in cases)
