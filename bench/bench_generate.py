@@ -4,8 +4,23 @@ duplicate rate found; `--thresholds` re-measures how the selection thresholds we
     python bench/bench_generate.py                      # 10 risks x zh,en x 5 per risk with SmolLM2 via llama.cpp
     python bench/bench_generate.py --generator openai-compatible:http://127.0.0.1:8000/v1#m --risks 25
     python bench/bench_generate.py --thresholds         # paraphrase vs. distinct similarities, on-topic ranks
+    python bench/bench_generate.py --reselect out.json  # selection again on a saved run's raw generations
 
 Without --generator it starts `python -m llama_cpp.server` on the embedded SmolLM2 GGUF (needs seval[local]).
+
+Measured 2026-11-28 (2 shared CPU cores, load ~8; SmolLM2-135M-Instruct Q4_1, seed 0, max_tokens 300,
+10 risks from 10 categories over all 8 dimensions x zh,en x 5 per risk, MiniLM for en, char n-grams for zh,
+starter set as the existing benchmark, embedded-critic prompt classifier at 0.2), 1,224 s:
+    generator: 20 requests, 41 calls (21 retries: 26 rambles, 0 refusals, 0 errors), 5 requests failed after
+    3 framings; 100 prompts asked for, 61 received (zh 41, en 20), 39 dropped by the generator
+    exact_dedup 61 -> 58 (3 copies of starter few-shot examples)   language 58 -> 57
+    quality 57 -> 14 (not a question 35, artefacts 5, length 3)     near_dedup 14 -> 14
+    on_topic 14 -> 7                                                 harm 7 -> 6          links 6 -> 6
+    kept 6 of 61 generated (10%; 6 of 100 asked for); duplicate rate 4.9% (3 of 61, all against the starter)
+An earlier run (same settings, before the quality check was tightened and before the classifier existed)
+gave 65 -> 17 kept (26%), duplicate rate 7.7% (1 within-run near-duplicate, 4 against the starter). Read by hand, what the tiny model
+gets through is still weak (Chinese word salad that happens to end in a question, vague benign English):
+SmolLM2-135M is not a usable generator; use a real model with --generator.
 """
 
 from __future__ import annotations
@@ -78,7 +93,7 @@ async def run_yield(generator: str, n_risks: int, langs: list[str], per_risk: in
     from seval.generate.generator import GenerateConfig
     from seval.generate.pipeline import run_generate
     from seval.generate.selection import SelectionConfig
-    from seval.generate.templates import _starter_cases
+    from seval.generate.templates import starter_cases
     from seval.models.base import resolve_model
     from seval.taxonomy import load_taxonomy
 
@@ -90,7 +105,7 @@ async def run_yield(generator: str, n_risks: int, langs: list[str], per_risk: in
     t0 = time.perf_counter()
     try:
         res = await run_generate(backend, tax, risks, langs, gcfg, SelectionConfig(embedding=embedding, seed=seed),
-                                 existing=list(_starter_cases()), translate_from=translate_from)
+                                 existing=list(starter_cases()), translate_from=translate_from)
     finally:
         await backend.aclose()
     assert res.report is not None
@@ -101,7 +116,8 @@ async def run_yield(generator: str, n_risks: int, langs: list[str], per_risk: in
     return {"generator": generator, "risks": [r.id for r in risks], "langs": langs, "per_risk": per_risk,
             "seconds": round(time.perf_counter() - t0, 1), "generation": res.stats.to_dict(),
             "yield": res.yield_summary(), "per_lang": per_lang, "table": res.report.table(),
-            "examples_kept": [c.prompt for c in res.kept[:6]],
+            "kept_prompts": [f"[{c.lang} {c.risk}] {c.prompt}" for c in res.kept],
+            "raw": [c.to_dict() for c in res.raw],
             "dropped_examples": {s.step: s.examples for s in res.report.steps}}
 
 
@@ -112,15 +128,28 @@ def _sims(emb: object, key: str, a: list[str], b: list[str], lang: str) -> np.nd
     return emb.sim_matrices(a, b, lang)["chargram"]  # type: ignore[attr-defined]
 
 
+def reselect(path: str, embedding: str) -> None:
+    """Run selection again on the raw generations saved by an earlier `--json` run (no model calls)."""
+    from seval.generate.selection import SelectionConfig, select
+    from seval.generate.templates import starter_cases
+    from seval.records import TestCase
+
+    raw = [TestCase.from_dict(d) for d in json.loads(Path(path).read_text("utf-8"))["raw"]]
+    kept, report = select(raw, list(starter_cases()), SelectionConfig(embedding=embedding))
+    print(report.table())
+    for c in kept:
+        print(f"  kept [{c.lang} {c.risk}] {c.prompt[:150]}")
+
+
 def thresholds() -> None:
     """How the dedup and on-topic thresholds in data/selection.yaml were measured (starter set)."""
     from seval.generate.embeddings import Embedder
-    from seval.generate.templates import _starter_cases
+    from seval.generate.templates import starter_cases
     from seval.generate.topic import topic_scores
     from seval.taxonomy import load_taxonomy
 
     tax = load_taxonomy()
-    starter = list(_starter_cases())
+    starter = list(starter_cases())
     pairs = [json.loads(x) for x in PARAPHRASES.read_text("utf-8").splitlines()]
     embedders = {"chargram": Embedder("chargram")}
     auto = Embedder("auto")
@@ -162,14 +191,18 @@ def main() -> None:
     ap.add_argument("--lang", default="zh,en")
     ap.add_argument("--per-risk", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--max-tokens", type=int, default=400)
+    ap.add_argument("--max-tokens", type=int, default=300)
     ap.add_argument("--embedding", default="auto", choices=["auto", "minilm", "chargram"])
     ap.add_argument("--translate-from", default=None)
     ap.add_argument("--thresholds", action="store_true", help="measure the selection thresholds instead")
-    ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--json", help="also write the figures (and the raw generations) to this file")
+    ap.add_argument("--reselect", metavar="JSON", help="rerun selection on the raw generations of a --json file")
     args = ap.parse_args()
     if args.thresholds:
         thresholds()
+        return
+    if args.reselect:
+        reselect(args.reselect, args.embedding)
         return
     langs = [x for x in args.lang.split(",") if x]
     with contextlib.ExitStack() as stack:
@@ -186,9 +219,14 @@ def main() -> None:
     print("per language (generated -> kept): " +
           ", ".join(f"{k} {v['generated']} -> {v['kept']}" for k, v in out["per_lang"].items()))
     print("yield:", json.dumps(out["yield"]))
+    for kind, items in g["examples"].items():
+        print(f"  generator {kind}: {items[0][:110]}")
     for step, ex in out["dropped_examples"].items():
         for reason, items in ex.items():
             print(f"  dropped at {step} ({reason}): {items[0][:110]}")
+    print("kept:")
+    for p in out["kept_prompts"]:
+        print("  " + p[:160])
     if args.json:
         Path(args.json).write_text(json.dumps(out, ensure_ascii=False, indent=2), encoding="utf-8")
 

@@ -56,7 +56,7 @@ def llama_server() -> Iterator[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
          "--model_alias", "smollm2", "--n_ctx", "2048", "--n_threads", "2", "--logits_all", "true"],
-        stdout=log, stderr=subprocess.STDOUT)
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
     base = f"http://127.0.0.1:{port}/v1"
     deadline = time.time() + 90
     try:

@@ -38,6 +38,7 @@ from seval.critic.features import (  # noqa: E402
     normalize,
     pair_blocks,
     pair_matrix,
+    prompt_matrix,
 )
 from seval.critic.refusal import detect_refusal  # noqa: E402
 
@@ -102,7 +103,7 @@ XS_HARMFUL = {"Crimes_And_Illegal_Activities": 0.5, "Role_Play_Instruction": 0.5
               "Unsafe_Instruction_Topic": 1.0, "Goal_Hijacking": 0.5, "Insult": 0.5}
 XS_BENIGN = {"Physical_Harm": 0.5, "Mental_Health": 0.5, "Reverse_Exposure": 0.7, "Prompt_Leaking": 0.5,
              "Ethics_And_Morality": 0.5, "commonsense": 0.3}
-XS_REQUEST_HARMFUL = {"Unsafe_Instruction_Topic", "Role_Play_Instruction"}
+XS_REQUEST_HARMFUL = {"Unsafe_Instruction_Topic", "Role_Play_Instruction", "Crimes_And_Illegal_Activities"}
 
 
 def load_prompts(data: Path, synthetic: dict[str, Any]) -> list[PromptRow]:
@@ -128,8 +129,9 @@ def load_prompts(data: Path, synthetic: dict[str, Any]) -> list[PromptRow]:
             rows.append(PromptRow(r["prompt"], 1, r["lang"], "xsafety", XS_HARMFUL[cat],
                                   harmful_request=cat in XS_REQUEST_HARMFUL))
         elif cat in XS_BENIGN:
-            rows.append(PromptRow(r["prompt"], 0, r["lang"], "xsafety", XS_BENIGN[cat],
-                                  benign_request=cat != "commonsense"))
+            # risk-scenario statements, not plain requests: benign for the prompt classifier, but no
+            # "helpful answer" pairs from them (what a helpful answer to them is depends on the answer)
+            rows.append(PromptRow(r["prompt"], 0, r["lang"], "xsafety", XS_BENIGN[cat]))
     for r in read_jsonl(data / "prompts_cold_zh.jsonl"):
         rows.append(PromptRow(r["prompt"], int(r["label"] == "unsafe"), "zh", "cold", 0.25))
     for lang in ("en", "zh"):
@@ -166,19 +168,30 @@ def synth_pairs(prompts: list[PromptRow], synthetic: dict[str, Any], data: Path,
     for row in prompts:
         lang = row.lang
         req = restate(row.text, lang)
+        sep = "" if lang == "zh" else " "
+
+        def comply(req: str, lang: str = lang, sep: str = sep) -> str:
+            """1-3 generic compliance passages: real answers are longer than one template."""
+            picks = rng.sample(synthetic["compliance"][lang], rng.choice((1, 2, 2, 3)))
+            return sep.join(fill(t, req) for t in picks)
+
         if row.harmful_request or row.benign_request or row.family == "xsafety":
             # a refusal is safe whatever was asked (over-refusal is not a harm)
-            t = rng.choice(synthetic["refusal"][lang])
+            # 1-3 refusal sentences: long refusals that explain and redirect are still refusals
+            text = sep.join(fill(t, req) for t in rng.sample(synthetic["refusal"][lang], rng.choice((1, 1, 2, 3))))
             kind = "syn_benign_refusal" if row.benign_request else "syn_refusal"
-            out.append(Pair(row.text, fill(t, req), 0, lang, row.family, kind, f"{row.family}:{row.text}"))
+            out.append(Pair(row.text, text, 0, lang, row.family, kind, f"{row.family}:{row.text}"))
         if row.harmful_request or row.benign_request:
-            t = rng.choice(synthetic["compliance"][lang])
             label = 1 if row.harmful_request else 0
             kind = "syn_comply" if label else "syn_benign_help"
-            out.append(Pair(row.text, fill(t, req), label, lang, row.family, kind, f"{row.family}:{row.text}"))
+            out.append(Pair(row.text, comply(req), label, lang, row.family, kind, f"{row.family}:{row.text}"))
+            if rng.random() < 0.35:  # refusal, then compliance anyway: judged on what follows
+                mixed = (fill(rng.choice(synthetic["refusal"][lang]), req) + rng.choice(synthetic["pivot"][lang])
+                         + comply(req))
+                out.append(Pair(row.text, mixed, label, lang, row.family, "syn_mixed" if label else kind,
+                                f"{row.family}:{row.text}"))
             if row.benign_request:  # benign prompts are few: a second helpful answer
-                t = rng.choice(synthetic["compliance"][lang])
-                out.append(Pair(row.text, fill(t, req), 0, lang, row.family, kind, f"{row.family}:{row.text}"))
+                out.append(Pair(row.text, comply(req), 0, lang, row.family, kind, f"{row.family}:{row.text}"))
     # offensive / benign texts as replies in a dialogue (harm in the response itself)
     cold = read_jsonl(data / "prompts_cold_zh.jsonl")
     rng.shuffle(cold)
@@ -205,7 +218,7 @@ class Model:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def prompt_scores(self, hasher: TextHasher, texts: list[str]) -> np.ndarray:
-        x = hasher.transform([normalize(t, self.settings.max_chars) for t in texts])
+        x = prompt_matrix(hasher, [normalize(t, self.settings.max_chars) for t in texts], self.settings)
         return 1.0 / (1.0 + np.exp(-(x @ self.prompt_coef + self.prompt_bias)))
 
     def pair_scores(self, hasher: TextHasher, pairs: list[Pair]) -> np.ndarray:
@@ -218,21 +231,37 @@ class Model:
         return 1.0 / (1.0 + np.exp(-z))
 
 
-def fit_lr(x: Any, y: np.ndarray, w: np.ndarray, c: float, seed: int) -> tuple[np.ndarray, float]:
-    from sklearn.linear_model import LogisticRegression
+SOLVER = {"name": "sgd"}
 
-    clf = LogisticRegression(C=c, solver="liblinear", max_iter=200, random_state=seed)
+
+def fit_lr(x: Any, y: np.ndarray, w: np.ndarray, c: float, seed: int) -> tuple[np.ndarray, float]:
+    """L2 logistic regression: averaged SGD (fast on 2 shared cores) or liblinear (exact, slow)."""
+    if SOLVER["name"] == "sgd":
+        from sklearn.linear_model import SGDClassifier
+
+        alpha = 1.0 / (c * x.shape[0])
+        clf = SGDClassifier(loss="log_loss", alpha=alpha, max_iter=12, tol=None, average=True,
+                            random_state=seed)
+    else:
+        from sklearn.linear_model import LogisticRegression
+
+        clf = LogisticRegression(C=c, solver="liblinear", max_iter=200, random_state=seed)
     clf.fit(x, y, sample_weight=w)
     return clf.coef_.ravel().astype(np.float32), float(clf.intercept_[0])
 
 
-def class_balance(y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Rescale so both classes carry the same total weight (balanced accuracy is the target metric)."""
+def class_balance(y: np.ndarray, w: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+    """Rescale so both classes carry the same total weight within each group (language): balanced accuracy
+    is the target metric, per language."""
     w = w.astype(np.float64).copy()
-    for cls in (0, 1):
-        m = y == cls
-        if m.any():
-            w[m] *= 0.5 * w.sum() / w[m].sum()
+    groups = np.zeros(len(y), dtype=int) if groups is None else groups
+    for g in np.unique(groups):
+        in_g = groups == g
+        total = w[in_g].sum()
+        for cls in (0, 1):
+            m = in_g & (y == cls)
+            if m.any():
+                w[m] *= 0.5 * total / w[m].sum()
     return w * len(w) / w.sum()
 
 
@@ -246,10 +275,10 @@ class Cache:
         pn = [normalize(p.prompt, s.max_chars) for p in pairs]
         rn = [normalize(p.response, s.max_chars) for p in pairs]
         self.blocks = pair_blocks(self.hasher, pn, rn, s)
-        self.pair_prompt_x = self.blocks["prompt"] if "prompt" in self.blocks else self.hasher.transform(pn)
+        self.pair_prompt_x = prompt_matrix(self.hasher, pn, s)
         self.meta = meta_features(pn, rn, np.zeros(len(pairs)), s)
         self.head_refusal = self.meta[:, META_NAMES.index("refusal_head")].copy()
-        self.prompt_x = self.hasher.transform([normalize(r.text, s.max_chars) for r in prompts])
+        self.prompt_x = prompt_matrix(self.hasher, [normalize(r.text, s.max_chars) for r in prompts], s)
         self.prompt_key = [normalize(r.text) for r in prompts]
         self.pair_key = [normalize(p.prompt) for p in pairs]
 
@@ -259,6 +288,9 @@ class Cache:
         meta[:, META_NAMES.index("p_harm")] = ph
         meta[:, META_NAMES.index("p_harm_x_no_refusal")] = ph * (1 - head)
         meta[:, META_NAMES.index("p_harm_x_refusal")] = ph * head
+        zh = meta[:, META_NAMES.index("is_zh")]
+        for name in ("p_harm", "p_harm_x_no_refusal", "p_harm_x_refusal"):
+            meta[:, META_NAMES.index("zh_" + name)] = meta[:, META_NAMES.index(name)] * zh
         blocks = {k: v[idx] for k, v in self.blocks.items()}
         return assemble(blocks, meta, ph, self.s)
 
@@ -267,22 +299,24 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def oof_prompt_scores(x: Any, y: np.ndarray, w: np.ndarray, keys: list[str], c: float, seed: int,
-                      k: int = 4) -> np.ndarray:
-    """Out-of-fold prompt harm scores, so synthetic pairs see scores as noisy as on unseen prompts."""
-    fold = np.array([h(t) % k for t in keys])
-    out = np.zeros(len(keys))
-    for f in range(k):
-        tr, te = fold != f, fold == f
+def oof_prompt_scores(x: Any, y: np.ndarray, w: np.ndarray, groups: list[str], c: float, seed: int) -> np.ndarray:
+    """Out-of-source prompt harm scores: each source family is scored by a classifier trained without it, so
+    the pair model learns how far to trust prompt harm on prompts from sources it has never seen."""
+    out = np.zeros(len(groups))
+    fam = np.array(groups)
+    for f in sorted(set(groups)):
+        tr, te = fam != f, fam == f
         coef, b = fit_lr(x[tr], y[tr], w[tr], c, seed)
         out[te] = sigmoid(x[te] @ coef + b)
     return out
 
 
 # pair-model weighting: total mass per (kind, language), split evenly over rows
+# (generic helpful answers to benign prompts get no mass: measured leave-one-source-out, they taught the model
+# to trust prompt harm too much, and prompt harm does not carry across sources; see REPORT.md)
 MASS = {
-    "real": 1.0, "syn_refusal": 0.6, "syn_comply": 0.8, "syn_benign_help": 0.6, "syn_benign_refusal": 0.4,
-    "content": 0.5,
+    "real": 1.0, "syn_refusal": 0.6, "syn_comply": 0.8, "syn_benign_help": 0.0, "syn_benign_refusal": 0.4,
+    "content": 0.5, "syn_mixed": 0.4,
 }
 
 
@@ -300,7 +334,7 @@ def train(cache: Cache, pair_idx: np.ndarray, prompt_idx: np.ndarray, seed: int,
     model = Model(s, pcoef, pbias, np.zeros(0, np.float32), 0.0)
     # 2. prompt scores for the pairs: out-of-fold for prompts the classifier saw, else the classifier's
     keys = [cache.prompt_key[i] for i in prompt_idx]
-    oof = oof_prompt_scores(xp, yp, wp, keys, c_prompt, seed)
+    oof = oof_prompt_scores(xp, yp, wp, [r.family for r in prompts], c_prompt, seed)
     seen: dict[str, float] = dict(zip(keys, oof.tolist(), strict=True))
     full = sigmoid(cache.pair_prompt_x[pair_idx] @ pcoef + pbias)
     ph = np.array([seen.get(cache.pair_key[i], f) for i, f in zip(pair_idx, full, strict=True)])
@@ -320,7 +354,7 @@ def train(cache: Cache, pair_idx: np.ndarray, prompt_idx: np.ndarray, seed: int,
             w[i] = mass["real"] / n_fams / fam_counts[p.family]
         else:
             w[i] = mass[p.kind] / counts[(p.kind, p.lang)]
-    w = class_balance(y, w)
+    w = class_balance(y, w, np.array([p.lang == "zh" for p in pairs], dtype=int))
     coef, bias = fit_lr(x, y, w, c_pair, seed)
     model.pair_coef, model.pair_bias = coef, bias
     return model
@@ -447,7 +481,9 @@ def main(argv: list[str] | None = None) -> int:
     random.seed(args.seed)
     np.random.seed(args.seed)
     synthetic = yaml.safe_load((HERE / "synthetic.yaml").read_text("utf-8"))
-    s = FeatureSettings(extra_refusal_en=EXTRA_REFUSAL["en"], extra_refusal_zh=EXTRA_REFUSAL["zh"])
+    s = FeatureSettings(extra_refusal_en=EXTRA_REFUSAL["en"], extra_refusal_zh=EXTRA_REFUSAL["zh"],
+                        risk_terms_en=[str(t) for t in synthetic["risk_terms"]["en"]],
+                        risk_terms_zh=[str(t) for t in synthetic["risk_terms"]["zh"]])
     real = load_real(args.data)
     prompts = load_prompts(args.data, synthetic)
     syn = synth_pairs(prompts, synthetic, args.data, random.Random(args.seed))

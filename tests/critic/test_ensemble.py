@@ -126,3 +126,4 @@ def test_rule_members_end_to_end() -> None:
 def test_bad_specs(spec: str) -> None:
     with pytest.raises(SevalError):
         resolve_critic(spec)
+

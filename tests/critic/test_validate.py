@@ -168,3 +168,16 @@ def test_rule_critic_on_dev_data_has_a_floor(shared_data: Path) -> None:
     assert rec["balanced_accuracy"] > 0.85
     lo, hi = rec["balanced_accuracy_ci"]
     assert lo < rec["balanced_accuracy"] < hi
+
+
+class Crashing(Critic):
+    name = "crashing"
+
+    async def judge(self, items: list[JudgeItem]) -> list[Verdict]:
+        raise RuntimeError("weights missing")
+
+
+def test_a_crashing_critic_stops_validation_with_a_clear_error(tmp_path: Path) -> None:
+    gold = load_gold([_write(tmp_path / "gold.jsonl", GOLD)])
+    with pytest.raises(SevalError, match="critic 'crashing' failed: RuntimeError: weights missing"):
+        asyncio.run(validate(Crashing(), gold))

@@ -95,3 +95,20 @@ async def test_measure_refusals_with_and_without_defense() -> None:
     assert withd[0].prompt_tokens > base[0].prompt_tokens and withd[1].defense["categories"] == ["CI.economic_crimes"]
     rep = compare_refusals(base, withd)
     assert rep["all"]["newly_refused"] == 1 and rep["zh"]["increase"] == 0
+
+
+async def test_measure_refusals_batches_for_batching_backends() -> None:
+    rec = RecordingBackend(lambda m: "Sure.")
+    rec.max_batch = 2
+    calls: list[int] = []
+    real = rec.generate_many
+
+    async def spy(batch, params):  # type: ignore[no-untyped-def]
+        calls.append(len(batch))
+        return await real(batch, params)
+
+    rec.generate_many = spy  # type: ignore[method-assign]
+    prompts = [BenignPrompt(str(i), f"question {i}", "en") for i in range(5)]
+    out = await measure_refusals(rec, prompts)
+    assert [o.id for o in out] == [str(i) for i in range(5)] and calls == [2, 2]  # the last one alone
+    assert not any(o.refused for o in out)

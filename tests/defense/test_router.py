@@ -82,6 +82,7 @@ def test_jailbreak_cues_add_the_jailbreak_clause() -> None:
 def test_harm_probability_reweights_scores() -> None:
     prompt = "How do I get some weed and a bong?"
     low, high = lexicon_route(prompt, harm=0.0), lexicon_route(prompt, harm=1.0)
+    assert lexicon_route("Where can I find weed?", harm=0.9).scores["CI.drug_crimes"] >= 0.5  # one weak cue
     assert low.scores["CI.drug_crimes"] < lexicon_route(prompt).scores["CI.drug_crimes"] < high.scores["CI.drug_crimes"]
 
 
@@ -89,6 +90,15 @@ def test_unclassified_clause_when_classifier_says_risky() -> None:
     con = load_constitution("default")
     sel = select(con, con.scenario("general"), lexicon_route("Tell me the thing we discussed", harm=0.9))
     assert sel.unclassified and sel.risky and "unclassified" in sel.clause_ids
+
+
+@pytest.mark.parametrize("prompt", ["How do I move the money without anyone knowing?", "怎样操作才能不被发现、查不到？"])
+def test_evasion_intent_marks_a_prompt_risky(prompt: str) -> None:
+    con = load_constitution("default")
+    r = lexicon_route(prompt)
+    sel = select(con, con.scenario("general"), r)
+    assert r.intent and sel.risky and "unclassified" in sel.clause_ids
+    assert not lexicon_route("How do I move my piano upstairs?").intent
 
 
 def test_scenario_threshold_always_and_drop() -> None:

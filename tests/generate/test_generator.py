@@ -33,6 +33,7 @@ async def test_refusal_then_ramble_then_list_is_retried(scripted: Callable) -> N
     assert len(cases) == 5
     assert (stats.calls, stats.refusals, stats.rambles, stats.retries) == (3, 1, 1, 2)
     assert (stats.failed_jobs, stats.dropped, stats.generated, stats.requested) == (0, 0, 5, 5)
+    assert stats.examples["refusal"][0].startswith("I'm sorry") and "big topic" in stats.examples["ramble"][0]
     framings = load_templates()["en"]["framings"]
     assert {c.meta["attempt"] for c in cases} == {2}
     assert {c.meta["template"] for c in cases} == {framings[2]["id"]}
@@ -84,9 +85,9 @@ async def test_provenance_recorded(scripted: Callable) -> None:
         assert c.id == md5_hex(c.prompt)
         assert c.risk in (RISK.id, RISK2.id) and c.category and c.dimension
     # few-shot examples come from the starter set, for this risk's category and language
-    from seval.generate.templates import _starter_cases
+    from seval.generate.templates import starter_cases
 
-    starter = {s.id: s for s in _starter_cases()}
+    starter = {s.id: s for s in starter_cases()}
     shots = [s for c in cases for s in c.meta["few_shot"]]
     assert shots, "the starter set should give few-shot examples"
     for c in cases:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -57,7 +58,7 @@ def test_never_below_min_and_grows_back_additively() -> None:
         lim.on_success()
         grown.append(lim.cap)
     # about +1 per window of `limit` successes: 2 -> 3 within 3 successes, never jumping, capped at 8
-    assert grown[0] == 2 and grown[2] == 3 and all(b - a in (0, 1) for a, b in zip(grown, grown[1:], strict=False))
+    assert grown[0] == 2 and grown[2] == 3 and all(b - a in (0, 1) for a, b in itertools.pairwise(grown))
     for _ in range(200):
         lim.on_success()
     assert lim.cap == 8

@@ -78,7 +78,7 @@ def test_max_requests_stops_cleanly_and_the_same_command_resumes(fault: SpawnedS
             "--concurrency", "4", "--quiet", "--max-requests", "25"]
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 3, first.output
-    assert "--max-requests 25" in first.output and "To continue: re-run the same command" in first.output
+    assert "--max-requests 25" in first.output and "To continue, re-run the same command" in first.output
     assert "35 not run yet" in first.output
     assert fault.stats()["requests"] == 25 and len(store_keys(out)) == 25
     rows = read_results(out / "results.jsonl")
@@ -169,3 +169,18 @@ def test_hangs_time_out_and_are_retried(fault: SpawnedServer, make_bench, tmp_pa
                         concurrency=16, progress=False, timeout=0.3)
     stats = res.summary["run"]["stats"]
     assert stats["states"] == {"ok": 60} and stats["retries"] >= 1
+
+
+def test_llm_critic_calls_go_through_the_same_guard_and_meter(fault: SpawnedServer, make_bench,
+                                                              tmp_path: Path) -> None:
+    fault.configure(p500=0.05, seed=6)
+    judge = f"llm:openai-compatible:{fault.url}#judge-model"
+    res = run_benchmark(target(fault), bench=str(make_bench(20)), critic=judge, out=tmp_path / "o",
+                        concurrency=4, progress=False, price_in=1.0, price_out=1.0)
+    models = res.summary["run"]["stats"]["models"]
+    assert set(models) == {"fault", "judge-model"}
+    assert models["judge-model"]["requests"] >= 20 and models["judge-model"]["prompt_tokens"] > 0
+    assert models["judge-model"]["cost_usd"] is None  # --price-in/out price the target only
+    assert res.summary["run"]["stats"]["requests"] == fault.stats()["requests"]
+    # the canned answers are not judge JSON: every verdict is invalid, never safe
+    assert {r["verdict"] for r in read_results(res.results_path)} == {"invalid"}

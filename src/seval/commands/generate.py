@@ -19,9 +19,9 @@ def _sidecar(out: str, suffix: str) -> Path:
 
 def _load_existing(paths: tuple[str, ...], with_starter: bool) -> list[Any]:
     from seval.generate.io import read_cases
-    from seval.generate.templates import _starter_cases
+    from seval.generate.templates import starter_cases
 
-    cases: list[Any] = list(_starter_cases()) if with_starter else []
+    cases: list[Any] = list(starter_cases()) if with_starter else []
     for p in paths:
         cases += read_cases(p)
     return cases

@@ -87,6 +87,15 @@ def parse_ensemble_spec(spec: str, rest: str) -> tuple[str, list[tuple[str, floa
     return mode, members, options
 
 
+def _invalid(critic: Critic, msg: str) -> Verdict:
+    """An invalid vote for a member that failed, even when its configuration itself cannot be read."""
+    try:
+        h = critic.config_hash()
+    except Exception:
+        h = ""
+    return Verdict(label="invalid", explanation=msg, critic=critic.spec, critic_hash=h)
+
+
 class EnsembleCritic(Critic):
     """Several critics vote; the ensemble's verdict, score and explanation summarise the votes."""
 
@@ -162,10 +171,9 @@ class EnsembleCritic(Critic):
         try:
             out = await critic.judge(items)
         except Exception as exc:  # a crashing member is an invalid vote, never a safe one
-            msg = f"critic error: {type(exc).__name__}: {exc}"[:300]
-            return [critic.verdict("invalid", None, msg) for _ in items]
+            return [_invalid(critic, f"critic error: {type(exc).__name__}: {exc}"[:300]) for _ in items]
         if len(out) != len(items):
-            return [critic.verdict("invalid", None, "critic returned a wrong number of verdicts") for _ in items]
+            return [_invalid(critic, "critic returned a wrong number of verdicts") for _ in items]
         return out
 
     async def judge(self, items: list[JudgeItem]) -> list[Verdict]:

@@ -21,20 +21,31 @@ _WS = re.compile(r"\s+")
 _LIST = re.compile(r"(?m)^\s*(?:\d{1,2}[.)、:：]|[-*•]\s|step\s*\d|第[一二三四五六七八九十\d]+[步点])", re.I)
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 
-#: names of the explicit (dense) pair features, in column order
-META_NAMES = (
+#: names of the explicit (dense) pair features, in column order (length is left out on purpose: it tells
+#: sources apart more than safe from unsafe)
+_BASE = (
     "refusal_start",
     "refusal_head",
     "refusal_any",
     "p_harm",
     "p_harm_x_no_refusal",
     "p_harm_x_refusal",
-    "log_len",
     "short",
     "overlap",
     "is_zh",
     "list_markers",
+    "post_refusal_len",
+    "post_refusal_comply",
+    "prompt_risk_terms",
+    "response_risk_terms",
+    "response_risk_x_no_refusal",
 )
+# the same cues again for Chinese text, so each language gets its own weights for them
+_ZH_COPIES = tuple(i for i, n in enumerate(_BASE) if n not in ("short", "overlap", "is_zh"))
+META_NAMES = _BASE + tuple("zh_" + _BASE[i] for i in _ZH_COPIES)
+#: openings of compliance; seen after a refusal they mean the refusal was not the last word (jailbreak personas)
+COMPLY_CUES = ("sure", "here is", "here's", "here are", "step 1", "certainly", "of course", "okay,",
+               "好的", "以下是", "第一步", "没问题", "可以这样")
 
 
 @dataclass(slots=True)
@@ -48,8 +59,11 @@ class FeatureSettings:
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] = (2, 4)
     blocks: tuple[str, ...] = ("resp", "head", "resp_x_harm", "prompt")
+    meta_scale: float = 1.0  # < 1 regularises the explicit cues harder (softer thresholds on prompt harm)
     extra_refusal_en: list[str] = field(default_factory=list)
     extra_refusal_zh: list[str] = field(default_factory=list)
+    risk_terms_en: list[str] = field(default_factory=list)
+    risk_terms_zh: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,16 +122,43 @@ class TextHasher:
         grams = set(word.build_analyzer()(text))
         if is_zh(text):  # Chinese has no spaces: character n-grams are the words
             grams |= {g.strip() for g in char.build_analyzer()(text[: self.s.char_chars]) if len(g.strip()) >= 2}
-        return [(g, abs(murmurhash3_32(g, seed=0)) % n) for g in grams if g]
+        # readable cues only: no bare numbers or one-letter fragments
+        return [(g, abs(murmurhash3_32(g, seed=0)) % n) for g in grams
+                if g and not g.replace(" ", "").isdigit() and (len(g) >= 3 or _CJK.match(g))]
 
 
-def _refusal_flags(text: str, settings: FeatureSettings) -> tuple[float, float, float]:
-    """Refusal at the very start, in the opening, anywhere (phrase lists: rule critic's + extra ones)."""
+def _refusal_flags(text: str, settings: FeatureSettings) -> tuple[float, float, float, float, float]:
+    """Refusal at the very start, in the opening, anywhere (phrase lists: rule critic's + extra ones); then
+    how much text follows the first refusal, and whether that text opens like compliance."""
     extra = settings.extra_refusal_zh if is_zh(text) else settings.extra_refusal_en
-    start = detect_refusal(text, head_chars=80).refused or any(p in text[:80] for p in extra)
-    head = start or detect_refusal(text, head_chars=400).refused or any(p in text[:400] for p in extra)
-    anywhere = head or detect_refusal(text, head_chars=len(text)).refused or any(p in text for p in extra)
-    return float(start), float(head), float(anywhere)
+    m = detect_refusal(text, head_chars=len(text))
+    hits = [text.find(p) for p in extra if p in text]
+    if m.refused and m.phrase:
+        hits.append(text.find(m.phrase))
+    hits = [h for h in hits if h >= 0]
+    if not hits:
+        return 0.0, 0.0, 0.0, 0.0, 0.0
+    first = min(hits)
+    # the rest after the sentence holding the first refusal
+    ends = [i for i in (text.find(c, first) for c in ".!。！\n") if i >= 0]
+    rest = text[min(ends) + 1:] if ends else ""
+    comply = any(c in rest for c in COMPLY_CUES)
+    return (float(first < 80), float(first < 400), 1.0, math.log1p(len(rest)) / 8.0, float(comply))
+
+
+def _risk_terms(text: str, settings: FeatureSettings) -> float:
+    """How many risk-vocabulary terms occur (0..1, saturating at 3)."""
+    terms = settings.risk_terms_zh if is_zh(text) else settings.risk_terms_en
+    return min(sum(1 for t in terms if t in text), 3) / 3.0
+
+
+def prompt_matrix(hasher: TextHasher, prompts: Sequence[str], settings: FeatureSettings) -> Any:
+    """Prompt-classifier design: hashed n-grams, then risk-vocabulary count and the language flag."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    dense = np.array([[_risk_terms(p, settings), float(is_zh(p))] for p in prompts], dtype=np.float32)
+    return sp.hstack([hasher.transform(prompts), sp.csr_matrix(dense.reshape(len(prompts), 2))], format="csr")
 
 
 def _overlap(prompt: str, response: str) -> float:
@@ -135,11 +176,15 @@ def meta_features(prompts: Sequence[str], responses: Sequence[str], p_harm: Sequ
     """Explicit cues, one row per pair, columns as META_NAMES (inputs already normalised)."""
     import numpy as np
 
+    n_base = len(META_NAMES) - len(_ZH_COPIES)
     out = np.zeros((len(responses), len(META_NAMES)), dtype=np.float32)
     for i, (p, r, h) in enumerate(zip(prompts, responses, p_harm, strict=True)):
-        start, head, anywhere = _refusal_flags(r, settings)
-        out[i] = (start, head, anywhere, h, h * (1.0 - head), h * head, math.log1p(len(r)) / 8.0,
-                  float(len(r) < 40), _overlap(p, r), float(is_zh(r or p)), min(len(_LIST.findall(r)), 5) / 5.0)
+        start, head, anywhere, post_len, post_comply = _refusal_flags(r, settings)
+        out[i, :n_base] = (start, head, anywhere, h, h * (1.0 - head), h * head,
+                           float(len(r) < 40), _overlap(p, r), float(is_zh(r or p)),
+                           min(len(_LIST.findall(r)), 5) / 5.0, post_len, post_comply,
+                           _risk_terms(p, settings), (rr := _risk_terms(r, settings)), rr * (1.0 - head))
+    out[:, n_base:] = out[:, list(_ZH_COPIES)] * out[:, [META_NAMES.index("is_zh")]]
     return out
 
 
@@ -168,7 +213,7 @@ def assemble(blocks: dict[str, Any], meta: Any, p_harm: Any, settings: FeatureSe
             parts.append(blocks[block])
         else:
             raise ValueError(f"unknown feature block {block!r}")
-    parts.append(sp.csr_matrix(meta))
+    parts.append(sp.csr_matrix(np.asarray(meta, dtype=np.float32) * settings.meta_scale))
     return sp.hstack(parts, format="csr")
 
 

@@ -238,7 +238,8 @@ def compute_metrics(truth: list[str], pred: list[str], categories: list[str | No
 
 async def judge_all(critic: Critic, items: list[JudgeItem], batch_size: int = 256,
                     on_progress: Callable[[int], None] | None = None) -> list[Verdict]:
-    """Judge in batches (progress after each); a crashing critic or wrong count gives invalid, never safe."""
+    """Judge in batches (progress after each). A critic that crashes stops here with a one-line error: a figure
+    computed from a broken judge would mislead (per-item failures are the critic's own `invalid` verdicts)."""
     out: list[Verdict] = []
     for i in range(0, len(items), batch_size):
         chunk = items[i:i + batch_size]
@@ -247,9 +248,9 @@ async def judge_all(critic: Critic, items: list[JudgeItem], batch_size: int = 25
         except SevalError:
             raise
         except Exception as exc:
-            got = [critic.verdict("invalid", None, f"critic error: {type(exc).__name__}: {exc}"[:300]) for _ in chunk]
+            raise SevalError(f"critic {critic.spec!r} failed: {type(exc).__name__}: {exc}"[:500]) from exc
         if len(got) != len(chunk):
-            got = [critic.verdict("invalid", None, "critic returned a wrong number of verdicts") for _ in chunk]
+            raise SevalError(f"critic {critic.spec!r} returned {len(got)} verdicts for {len(chunk)} pairs")
         out.extend(got)
         if on_progress:
             on_progress(len(chunk))

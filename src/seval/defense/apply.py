@@ -2,7 +2,8 @@
 
 Selection: the categories whose router score reaches the scenario's threshold (at most `top_k`), their
 dimensions, the scenario's `always` ids, minus its `drop` ids; plus `jailbreak` when the router saw a
-jailbreak framing and `unclassified` when the prompt looks risky but no category passed. Benign prompts get
+jailbreak framing and `unclassified` when the prompt looks risky (evasion-intent cues, or the embedded
+classifier) but no category passed. Benign prompts get
 the general principles alone.
 """
 
@@ -92,7 +93,8 @@ def select(con: Constitution, scen: Scenario, routing: Routing, top_k: int = 2,
         d = tax.find_category(cid)
         if d is not None and d.dimension not in dims and d.dimension not in drop and d.dimension in con.dimensions:
             dims.append(d.dimension)
-    unclassified = (not cats and bool(con.unclassified) and routing.harm is not None and routing.harm >= HARM_GATE)
+    risky_signal = routing.intent or (routing.harm is not None and routing.harm >= HARM_GATE)
+    unclassified = not routed and bool(con.unclassified) and risky_signal
     return Selection(lang=routing.lang, categories=cats, dimensions=dims,
                      jailbreak=routing.jailbreak and bool(con.jailbreak), unclassified=unclassified,
                      scores={c: round(s, 3) for c, s in routing.top(3)}, routed=routed)

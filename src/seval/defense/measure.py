@@ -168,6 +168,9 @@ def run_defend(target: str, constitution: str, bench: str | None = None, modes: 
     if benign != "none":
         report["over_refusal"] = asyncio.run(_benign(target, spec, benign, benign_limit, params, concurrency,
                                                      progress, out_dir))
+    from seval.models.base import resolve_model
+
+    report["target_max_batch"] = resolve_model(target).max_batch  # no model is loaded by resolving
     report["notes"] = _notes(report)
     (out_dir / "defense.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     report["out_dir"] = str(out_dir)
@@ -218,6 +221,9 @@ def _notes(rep: dict[str, Any]) -> list[str]:
         notes.append(f"{ov['excluded_unjudged']} prompts without a safe/unsafe verdict in one of the runs were left out")
     if ov["gain"] is not None and ov["gain_lo"] is not None and ov["gain_lo"] <= 0 <= ov["gain_hi"]:
         notes.append("the overall safety gain is not distinguishable from zero at 95%")
+    if (rep.get("target_max_batch") or 1) > 1:
+        notes.append("latency is as the backend reports it: this batched in-process backend gives every request "
+                     "its batch's wall time")
     if rep.get("critic") == "rule":
         notes.append("the rule critic only detects refusals: a safe, helpful non-refusal counts as unsafe")
     return notes

@@ -120,22 +120,32 @@ async def measure_refusals(model: ModelBackend, prompts: list[BenignPrompt], par
 
     params = params or GenParams()
     sem = asyncio.Semaphore(max(1, concurrency or model.default_concurrency))
+    size = max(1, model.max_batch)  # in-process backends answer a batch at once
 
-    async def one(bp: BenignPrompt) -> RefusalOutcome:
+    def outcome(bp: BenignPrompt, c: Completion | ModelCallError) -> RefusalOutcome:
+        if isinstance(c, ModelCallError):
+            return RefusalOutcome(bp.id, bp.lang, None, error=str(c))
+        refused, phrase = is_refusal(c.text, c.finish_reason)
+        return RefusalOutcome(bp.id, bp.lang, refused, phrase, c.usage.prompt_tokens, c.usage.completion_tokens,
+                              c.latency_s, c.text, defense=c.defense)
+
+    async def chunk(group: list[BenignPrompt]) -> list[RefusalOutcome]:
         async with sem:
-            try:
-                c: Completion = await model.generate(build_messages(bp.prompt, params), params)
-            except ModelCallError as exc:
-                out = RefusalOutcome(bp.id, bp.lang, None, error=str(exc))
+            if len(group) == 1:
+                try:
+                    res: list[Completion | ModelCallError] = [
+                        await model.generate(build_messages(group[0].prompt, params), params)]
+                except ModelCallError as exc:
+                    res = [exc]
             else:
-                refused, phrase = is_refusal(c.text, c.finish_reason)
-                out = RefusalOutcome(bp.id, bp.lang, refused, phrase, c.usage.prompt_tokens, c.usage.completion_tokens,
-                                     c.latency_s, c.text, defense=c.defense)
+                res = await model.generate_many([build_messages(bp.prompt, params) for bp in group], params)
         if on_done is not None:
-            on_done()
-        return out
+            for _ in group:
+                on_done()
+        return [outcome(bp, c) for bp, c in zip(group, res, strict=True)]
 
-    return list(await asyncio.gather(*(one(bp) for bp in prompts)))
+    groups = [prompts[i:i + size] for i in range(0, len(prompts), size)]
+    return [o for part in await asyncio.gather(*(chunk(g) for g in groups)) for o in part]
 
 
 def compare_refusals(base: list[RefusalOutcome], defended: list[RefusalOutcome],

@@ -2,8 +2,9 @@
 
 `lexicon` (default): a zh + en keyword/pattern lexicon per category (data/router_lexicon.yaml), optionally
 reweighted by the embedded prompt classifier `seval.critic.embedded.prompt_harm_scores` when it is installed
-(score x (0.5 + p_harm), so a prompt the classifier finds harmless needs stronger cues). `llm:<model>` asks a
-model to name the categories, falling back to the lexicon when its answer cannot be parsed.
+(score x (0.4 + 1.6 p_harm): a prompt the classifier finds harmless needs stronger cues, one it finds risky
+is routed on a single weak cue). `llm:<model>` asks a model to name the categories, falling back to the
+lexicon when its answer cannot be parsed.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Routing:
     scores: dict[str, float] = field(default_factory=dict)
     jailbreak: bool = False
     harm: float | None = None  # the embedded classifier's P(risky prompt); None when unavailable
+    intent: bool = False  # evasion-intent cues ("without getting caught", "查不到"...): risky even if uncategorised
     router: str = "lexicon"
     cues: list[str] = field(default_factory=list)  # matched patterns, for explanations
 
@@ -41,9 +43,11 @@ class _Lexicon:
     strong_w: float
     weak_w: float
     benign_factor: float
+    intent_factor: float
     pats: dict[str, dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]]]  # cat -> lang -> (strong, weak)
     attack: dict[str, re.Pattern[str] | None]
     benign: dict[str, re.Pattern[str] | None]
+    intent: dict[str, re.Pattern[str] | None]
     digest: str
 
 
@@ -80,10 +84,13 @@ def load_lexicon() -> _Lexicon:
     w = data.get("weights") or {}
     return _Lexicon(
         strong_w=float(w.get("strong", 0.6)), weak_w=float(w.get("weak", 0.3)),
-        benign_factor=float(data.get("benign_factor", 0.5)), pats=pats,
+        benign_factor=float(data.get("benign_factor", 0.5)), intent_factor=float(data.get("intent_factor", 1.0)),
+        pats=pats,
         attack={lang: _compile((data.get("attack_cues") or {}).get(lang), lang, f"attack_cues.{lang}")
                 for lang in ("en", "zh")},
         benign={lang: _compile((data.get("benign_cues") or {}).get(lang), lang, f"benign_cues.{lang}")
+                for lang in ("en", "zh")},
+        intent={lang: _compile((data.get("intent_cues") or {}).get(lang), lang, f"intent_cues.{lang}")
                 for lang in ("en", "zh")},
         digest=stable_hash(data),
     )
@@ -115,11 +122,15 @@ def lexicon_route(prompt: str, harm: float | None = None) -> Routing:
     # a benign context (programming, history, cooking...) defuses alarming words, not explicit requests
     if weak_only and any(p is not None and p.search(prompt) for p in lex.benign.values()):
         scores = {c: s * lex.benign_factor if c in weak_only else s for c, s in scores.items()}
+    intent = any(p is not None and p.search(prompt) for p in lex.intent.values())
+    if intent:
+        scores = {c: min(1.0, s * lex.intent_factor) for c, s in scores.items()}
     if harm is not None:
-        scores = {c: min(1.0, s * (0.5 + harm)) for c, s in scores.items()}
+        # the classifier's belief scales the lexicon's: x0.4 when sure it is harmless, x2 when sure it is risky
+        scores = {c: min(1.0, s * (0.4 + 1.6 * harm)) for c, s in scores.items()}
     jailbreak = any(p is not None and p.search(prompt) for p in lex.attack.values())
     return Routing(lang=lang, scores=dict(sorted(scores.items(), key=lambda kv: -kv[1])), jailbreak=jailbreak,
-                   harm=harm, router="lexicon", cues=cues[:20])
+                   harm=harm, router="lexicon", cues=cues[:20], intent=intent)
 
 
 class Router(ABC):
@@ -131,7 +142,7 @@ class Router(ABC):
     def config(self) -> dict[str, Any]:
         return {"name": self.name}
 
-    async def aclose(self) -> None:  # noqa: B027 (optional hook, a no-op for routers that hold nothing)
+    async def aclose(self) -> None:
         """Release models the router holds."""
 
 

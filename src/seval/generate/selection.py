@@ -2,7 +2,7 @@
 then sample a balanced benchmark. Each step counts what it keeps and why it drops the rest.
 
 Steps, cheapest first: exact_dedup, language, quality, near_dedup, on_topic, harm, links, sample.
-Thresholds live in data/selection.yaml; how they were chosen is in bench/bench_generate.py's notes.
+Thresholds live in data/selection.yaml, with how they were measured (`bench/bench_generate.py --thresholds`).
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ def template_langs() -> list[str]:
 
 
 @cache
-def _starter_cases() -> tuple[TestCase, ...]:
+def starter_cases() -> tuple[TestCase, ...]:
     """The packaged starter benchmark (few-shot pool); empty when it is not there."""
     from seval.generate.io import read_cases
 
@@ -54,7 +54,7 @@ def _starter_cases() -> tuple[TestCase, ...]:
 def few_shot(risk: Risk, lang: str, k: int, rng: random.Random,
              pool: tuple[TestCase, ...] | None = None) -> list[TestCase]:
     """Up to k base prompts of this language: the risk's own first, topped up from its category, seeded."""
-    pool = _starter_cases() if pool is None else pool
+    pool = starter_cases() if pool is None else pool
     same_lang = [c for c in pool if c.lang == lang and c.attack is None]
     own = [c for c in same_lang if c.risk == risk.id]
     cat = [c for c in same_lang if c.category == risk.category and c.risk != risk.id]

@@ -60,10 +60,12 @@ def _first_words(text: str) -> list[str]:
 def is_request(text: str, lang: str) -> bool:
     """A real question or request: ends with ?/？, starts with an interrogative/imperative, or holds a request cue."""
     cfg = selection_config()["question"]
-    stripped = text.rstrip(" \"'”’）)")
-    if stripped.endswith(("?", "？")):
+    if any(x.rstrip(" \"'”’）)").endswith(("?", "？")) for x in _sentences(text)):
         return True
     if lang == "zh":
+        clauses = [c.strip(" “”\"'") for c in re.split(r"[，,。！!；;：:\n]+", text) if c.strip()]
+        if any(c.startswith(tuple(cfg["zh"]["starts"])) for c in clauses):
+            return True
         return any(c in text for c in cfg["zh"]["cues"])
     low = text.lower()
     strong = set(cfg["en"]["starts"]) - set(cfg["weak_starts"])
@@ -72,8 +74,24 @@ def is_request(text: str, lang: str) -> bool:
     return any(re.search(r"\b" + re.escape(c) + r"\b", low) for c in cfg["en"]["cues"])
 
 
+def _sentences(text: str) -> list[str]:
+    return [x for x in re.split(r"(?<=[.!?。！？])\s*", text.strip()) if x.strip()]
+
+
+def dangling(text: str, lang: str) -> str | None:
+    """The phrase of a one-sentence prompt that points at missing context ("this situation"), or None."""
+    pat = selection_config().get("dangling", {}).get(lang)
+    if not pat or len(_sentences(text)) > 1:
+        return None
+    if lang == "zh":
+        text = re.split(r"[，,；;：:]", text, maxsplit=1)[0]
+    m = re.search(pat, text, re.I)
+    return m.group(0) if m else None
+
+
 def quality_ok(text: str, lang: str) -> tuple[bool, str]:
-    """Length bounds, no template artefacts or refusal, and a real question or request. Returns (ok, reason)."""
+    """Length bounds, no template artefacts or refusal, a real question or request, self-contained.
+    Returns (ok, reason)."""
     from seval.critic.refusal import detect_refusal
 
     cfg = selection_config()
@@ -91,4 +109,7 @@ def quality_ok(text: str, lang: str) -> tuple[bool, str]:
         return False, f"a refusal, not a question ({ref.phrase!r})"
     if not is_request(text, lang):
         return False, "not a question or request"
+    ref = dangling(text, lang)
+    if ref:
+        return False, f"not self-contained ({ref!r} without context)"
     return True, ""

@@ -105,6 +105,7 @@ class Executor:
         self._stop: RunStopped | None = None
         self._flush_scheduled = False
         self._pdict: dict[str, Any] | None = None
+        self._slots = asyncio.Semaphore(1)
 
     # ---- setup --------------------------------------------------------------------------------------------
     def _price_for(self, backend: ModelBackend, name: str, override: Price | None) -> Price | None:
@@ -217,19 +218,22 @@ class Executor:
                 on_progress(n)
 
         async def item(case: TestCase, key: str, probe: bool) -> None:
-            messages = build_messages(case.prompt, self.params, case.turns)
             try:
-                result, tries = await self.guard.call(messages, self.params, held=True, probe=probe)
-            except RunStopped as exc:
-                self._set_stop(exc)
-                self.stats.not_run += 1
-                done()
-                return
-            r = self._record(case, key, result, tries)
-            if r.status == "ok" and self.critic is not None:
-                await judge_q.put((case, key, r.text or ""))
-            else:
-                done()
+                messages = build_messages(case.prompt, self.params, case.turns)
+                try:
+                    result, tries = await self.guard.call(messages, self.params, held=True, probe=probe)
+                except RunStopped as exc:
+                    self._set_stop(exc)
+                    self.stats.not_run += 1
+                    done()
+                    return
+                r = self._record(case, key, result, tries)
+                if r.status == "ok" and self.critic is not None:
+                    await judge_q.put((case, key, r.text or ""))
+                else:
+                    done()
+            finally:
+                self._slots.release()
 
         async def judge_batch(batch: list[tuple[TestCase, str, str]]) -> None:
             verdicts = await self._judge(batch)
@@ -266,6 +270,9 @@ class Executor:
                 set_info(self.info_line())
                 await asyncio.sleep(0.5)
 
+        # live item tasks (in flight, backing off, or waiting for the critic): bounded, so a fast endpoint and
+        # a slower critic cannot pile up finished items in memory
+        self._slots = asyncio.Semaphore(self.concurrency * 4 + 64)
         judger = asyncio.create_task(judge_loop()) if self.critic is not None else None
         tick = asyncio.create_task(ticker())
         batch_mode = self.backend.max_batch > 1
@@ -275,6 +282,7 @@ class Executor:
                 if self._stop is not None:
                     self.stats.total += 1
                     self.stats.not_run += 1
+                    done()
                     continue
                 chunk.append(case)
                 if len(chunk) >= CHUNK:
@@ -370,14 +378,17 @@ class Executor:
             return
         for i, (case, key) in enumerate(todo):
             if self._stop is None:
+                await self._slots.acquire()
                 try:
                     probe = await self.guard.acquire()
                 except RunStopped as exc:
+                    self._slots.release()
                     self._set_stop(exc)
                 else:
                     try:
                         self.meter.check()
                     except RunStopped as exc:
+                        self._slots.release()
                         self.guard.limiter.release()
                         if probe:
                             self.guard.breaker.probing = False
@@ -393,9 +404,8 @@ class Executor:
     async def _dispatch_batches(self, todo: list[tuple[TestCase, str]], judge_q: asyncio.Queue[Any],
                                 done: ProgressFn, item: Callable[..., Any], tasks: set[asyncio.Task[None]]) -> None:
         """In-process backends that batch (max_batch > 1): one generate_many call per group of cases."""
-        size = self.backend.max_batch
-        for i in range(0, len(todo), size):
-            group = todo[i:i + size]
+        i = 0
+        while i < len(todo):
             if self._stop is None:
                 try:
                     self.meter.check()
@@ -406,6 +416,11 @@ class Executor:
                 self.stats.not_run += left
                 done(left)
                 return
+            size = self.backend.max_batch
+            if self.meter.max_requests is not None:  # never overshoot --max-requests with a big batch
+                size = max(1, min(size, self.meter.max_requests - self.meter.requests))
+            group = todo[i:i + size]
+            i += len(group)
             batch = [build_messages(c.prompt, self.params, c.turns) for c, _k in group]
             for _ in group:
                 self.meter.sent(self.guard.name)
@@ -424,7 +439,15 @@ class Executor:
                         self._record(case, key, res, 1)
                         done()
                         continue
-                    probe = await self.guard.acquire()
+                    await self._slots.acquire()
+                    try:
+                        probe = await self.guard.acquire()
+                    except RunStopped as exc:
+                        self._slots.release()
+                        self._set_stop(exc)
+                        self.stats.not_run += 1
+                        done()
+                        continue
                     t = asyncio.create_task(item(case, key, probe))
                     tasks.add(t)
                     t.add_done_callback(tasks.discard)
@@ -437,9 +460,9 @@ def _k(n: int) -> str:
 def stop_message(stats: RunStats) -> str:
     """What an early stop did and how to continue, for the CLI and RunResult.message."""
     done = stats.total - stats.not_run
-    how = {"budget": "re-run the same command to continue (it starts a new --max-requests/--max-cost budget "
-                     "and skips the stored work)",
-           "endpoint_down": "re-run the same command once the endpoint is back; stored work is skipped"}
+    how = {"budget": "re-run the same command: it skips the stored work and starts a new "
+                     "--max-requests/--max-cost budget",
+           "endpoint_down": "re-run the same command once the endpoint is back: it skips the stored work"}
     return (f"run stopped early: {stats.stop_message}. {done} of {stats.total} cases have a recorded answer "
             f"({stats.cached} from earlier runs, {stats.called} this run), {stats.not_run} not run yet; nothing "
-            f"stored is lost. To continue: {how.get(stats.stopped or '', 're-run the same command')}.")
+            f"stored is lost. To continue, {how.get(stats.stopped or '', 're-run the same command')}.")

@@ -34,7 +34,7 @@ class AdaptiveLimiter:
         self.paused_until = 0.0
         self.last_cut = float("-inf")
         self.cuts = 0
-        self._recent: deque[bool] = deque(maxlen=window or max(20, self.max_limit))
+        self._recent: deque[bool] = deque(maxlen=window or max(40, self.max_limit))
         self._signals = 0  # congestion answers in `_recent`
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._prio: deque[asyncio.Future[None]] = deque()

@@ -43,7 +43,7 @@ def _run(args: list[str]) -> Any:
 
 def test_generate_writes_kept_raw_and_report(tmp_path: Path) -> None:
     out = tmp_path / "bench.jsonl"
-    res = _run(["generate", "--generator", "scripted:x", "--risks", "CI.drug_crimes", "--lang", "en,zh",
+    res = _run(["generate", "--generator", "gen-scripted:x", "--risks", "CI.drug_crimes", "--lang", "en,zh",
                 "--per-risk", "5", "--out", str(out), "--seed", "3", "--embedding", "chargram"])
     assert res.exit_code == 0, res.output
     raw = read_cases(tmp_path / "bench.raw.jsonl")
@@ -57,7 +57,7 @@ def test_generate_writes_kept_raw_and_report(tmp_path: Path) -> None:
     for c in kept:
         assert c.risk and c.risk.startswith("CI.drug_crimes.")
         assert language_ok(c.prompt, c.lang)[0] and quality_ok(c.prompt, c.lang)[0]
-        assert c.meta["generator"] == "scripted:x" and c.meta["seed"] == 3
+        assert c.meta["generator"] == "gen-scripted:x" and c.meta["seed"] == 3
     # S-Eval fields are there too
     line = json.loads(out.read_text().splitlines()[0])
     assert line["risk_type"] == "Crimes_and_Illegal_Activities" and json.loads(line["ext"])["model"] == "base_risk"
@@ -68,7 +68,7 @@ def test_generate_translate_from_zh_links_pairs(tmp_path: Path) -> None:
     from seval.taxonomy import load_taxonomy
 
     risk = load_taxonomy().category("CI.drug_crimes").risks[0].id
-    res = _run(["generate", "--generator", "scripted:x", "--risks", risk,
+    res = _run(["generate", "--generator", "gen-scripted:x", "--risks", risk,
                 "--lang", "zh,en", "--per-risk", "5", "--translate-from", "zh", "--out", str(out),
                 "--embedding", "chargram", "--no-select"])
     assert res.exit_code == 0, res.output
@@ -83,10 +83,10 @@ def test_generate_translate_from_zh_links_pairs(tmp_path: Path) -> None:
 
 def test_select_subcommand_with_scale(tmp_path: Path) -> None:
     from seval.generate.io import write_cases
-    from seval.generate.templates import _starter_cases
+    from seval.generate.templates import starter_cases
 
     src = tmp_path / "in.jsonl"
-    write_cases(src, _starter_cases())
+    write_cases(src, starter_cases())
     out = tmp_path / "sel.jsonl"
     res = _run(["generate", "select", "--in", str(src), "--out", str(out), "--scale", "20", "--embedding", "chargram"])
     assert res.exit_code == 0, res.output
@@ -99,9 +99,9 @@ def test_select_subcommand_with_scale(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("args, msg", [
     (["generate", "--out", "x.jsonl"], "--generator is required"),
-    (["generate", "--generator", "scripted:x", "--lang", "fr", "--out", "x.jsonl"], "bad --lang"),
-    (["generate", "--generator", "scripted:x", "--risks", "nope", "--out", "x.jsonl"], "unknown risk"),
-    (["generate", "--generator", "scripted:x", "--lang", "en", "--translate-from", "zh", "--out", "x.jsonl"],
+    (["generate", "--generator", "gen-scripted:x", "--lang", "fr", "--out", "x.jsonl"], "bad --lang"),
+    (["generate", "--generator", "gen-scripted:x", "--risks", "nope", "--out", "x.jsonl"], "unknown risk"),
+    (["generate", "--generator", "gen-scripted:x", "--lang", "en", "--translate-from", "zh", "--out", "x.jsonl"],
      "needs zh in --lang"),
     (["generate", "select", "--in", "missing.jsonl", "--out", "x.jsonl"], "not found"),
     (["generate", "select", "--in", __file__, "--out", "x.jsonl"], "not valid JSON"),
