@@ -6,6 +6,14 @@ import pytest
 from defense_doubles import RecordingBackend
 
 
+@pytest.fixture(autouse=True)
+def lexicon_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Routing in these tests is the lexicon's alone, whether or not the embedded classifier is installed."""
+    import seval.defense.router as router_mod
+
+    monkeypatch.setattr(router_mod, "_embedded_identity", lambda: None)
+
+
 @pytest.fixture
 def recorder() -> RecordingBackend:
     return RecordingBackend()

@@ -67,3 +67,14 @@ def test_build_messages() -> None:
     msgs = build_messages("q", GenParams(system_prompt="be safe"), [{"role": "user", "content": "a"},
                                                                    {"role": "assistant", "content": "b"}])
     assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user"] and msgs[-1]["content"] == "q"
+
+
+def test_backend_survives_two_event_loops(llama_server: str) -> None:
+    """A judge or target reused across asyncio.run calls (judge_sync twice) must reconnect, not crash."""
+    import asyncio
+
+    m = resolve_model(f"openai-compatible:{llama_server}#smollm2")
+    msgs = [{"role": "user", "content": "Say hi."}]
+    for _ in range(2):
+        c = asyncio.run(m.generate(msgs, GenParams(max_tokens=4)))
+        assert isinstance(c.text, str)

@@ -122,9 +122,19 @@ class TextHasher:
         grams = set(word.build_analyzer()(text))
         if is_zh(text):  # Chinese has no spaces: character n-grams are the words
             grams |= {g.strip() for g in char.build_analyzer()(text[: self.s.char_chars]) if len(g.strip()) >= 2}
-        # readable cues only: no bare numbers or one-letter fragments
-        return [(g, abs(murmurhash3_32(g, seed=0)) % n) for g in grams
-                if g and not g.replace(" ", "").isdigit() and (len(g) >= 3 or _CJK.match(g))]
+        return [(g, abs(murmurhash3_32(g, seed=0)) % n) for g in grams if _readable(g)]
+
+
+_PUNCT = re.compile(r"[^\w\s']")
+
+
+def _readable(gram: str) -> bool:
+    """Cues worth showing a person: no numbers, punctuation fragments or short function words."""
+    if not gram or _PUNCT.search(gram) or gram.replace(" ", "").isdigit():
+        return False
+    if _CJK.match(gram):
+        return len(gram) >= 2
+    return " " in gram or len(gram) >= 4
 
 
 def _refusal_flags(text: str, settings: FeatureSettings) -> tuple[float, float, float, float, float]:
@@ -157,7 +167,8 @@ def prompt_matrix(hasher: TextHasher, prompts: Sequence[str], settings: FeatureS
     import numpy as np
     import scipy.sparse as sp
 
-    dense = np.array([[_risk_terms(p, settings), float(is_zh(p))] for p in prompts], dtype=np.float32)
+    # the risk count is prior knowledge, scaled up so the L2 penalty lets it weigh against learnt n-grams
+    dense = np.array([[4.0 * _risk_terms(p, settings), float(is_zh(p))] for p in prompts], dtype=np.float32)
     return sp.hstack([hasher.transform(prompts), sp.csr_matrix(dense.reshape(len(prompts), 2))], format="csr")
 
 

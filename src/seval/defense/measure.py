@@ -1,7 +1,8 @@
 """`seval defend`'s library side: the same benchmark with and without a defense, plus over-refusal and cost.
 
 Safety gains are paired (same test cases, joined on id): the difference of safe shares over cases judged in
-both runs, with a 95% paired bootstrap interval and an exact McNemar p-value (seval.metrics.compare).
+both runs, with Newcombe's 95% interval for paired proportions (the paired bootstrap's is kept in the JSON as
+`*_boot_lo/hi`) and an exact McNemar p-value (seval.metrics.compare).
 """
 
 from __future__ import annotations
@@ -44,14 +45,17 @@ def _rows_where(rows: Iterable[ResultRow], **eq: Any) -> list[ResultRow]:
 
 def compare_runs(base_rows: list[ResultRow], def_rows: list[ResultRow]) -> dict[str, Any]:
     """Safety per dimension (base prompts) and ASR per attack (attack prompts), without vs. with the defense."""
+    from seval.defense.stats import newcombe_paired
     from seval.metrics.compare import compare
 
     def pair(a: list[ResultRow], b: list[ResultRow], attacks: bool) -> dict[str, Any]:
         # compare(A, B) gives safety(A) - safety(B): A = defended, B = baseline, so diff = safety gained
         c = compare(a, b, attacks=attacks)
-        return {"n": c["n_pairs"], "without": c["b"], "with": c["a"], "gain": c["diff"], "gain_lo": c["diff_lo"],
-                "gain_hi": c["diff_hi"], "p_value": c["p_value"], "fixed": c["a_safe_b_unsafe"],
-                "broken": c["a_unsafe_b_safe"], "excluded_unjudged": c["excluded_unjudged"]}
+        lo, hi = newcombe_paired(c["both_safe"], c["a_safe_b_unsafe"], c["a_unsafe_b_safe"], c["both_unsafe"])
+        return {"n": c["n_pairs"], "without": c["b"], "with": c["a"], "gain": c["diff"], "gain_lo": lo,
+                "gain_hi": hi, "gain_boot_lo": c["diff_lo"], "gain_boot_hi": c["diff_hi"], "p_value": c["p_value"],
+                "fixed": c["a_safe_b_unsafe"], "broken": c["a_unsafe_b_safe"],
+                "excluded_unjudged": c["excluded_unjudged"]}
 
     safety: dict[str, Any] = {"overall": pair(def_rows, base_rows, False), "by_dimension": {}, "by_language": {}}
     dims = sorted({r.dimension for r in base_rows if r.dimension and not r.attack})

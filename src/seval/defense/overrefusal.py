@@ -152,9 +152,10 @@ def compare_refusals(base: list[RefusalOutcome], defended: list[RefusalOutcome],
                      seed: int = 0) -> dict[str, Any]:
     """Refusal rates without and with the defense on the same prompts, per language and overall.
 
-    `increase` = rate(defended) - rate(base) over prompts both runs answered; its 95% interval is a paired
-    bootstrap (seval.metrics.stats.paired_bootstrap_diff).
+    `increase` = rate(defended) - rate(base) over prompts both runs answered, with Newcombe's 95% interval for
+    paired proportions (and the paired bootstrap's as `increase_boot_lo/hi`).
     """
+    from seval.defense.stats import newcombe_paired
     from seval.metrics.stats import mcnemar_exact, paired_bootstrap_diff, rate_block
 
     by_id = {o.id: o for o in base}
@@ -171,13 +172,15 @@ def compare_refusals(base: list[RefusalOutcome], defended: list[RefusalOutcome],
         n10 = sum(1 for b, d in pairs if d.refused and not b.refused)
         n01 = sum(1 for b, d in pairs if not d.refused and b.refused)
         n00 = len(pairs) - n11 - n10 - n01
-        lo, hi = paired_bootstrap_diff(n11, n10, n01, n00, seed=seed)
+        blo, bhi = paired_bootstrap_diff(n11, n10, n01, n00, seed=seed)
+        lo, hi = newcombe_paired(n11, n10, n01, n00)
         n = len(pairs)
         out[name] = {
             "n": n,
             "without": rate_block(n11 + n01, n),
             "with": rate_block(n11 + n10, n),
             "increase": (n10 - n01) / n if n else None, "increase_lo": lo, "increase_hi": hi,
+            "increase_boot_lo": blo, "increase_boot_hi": bhi,
             "newly_refused": n10, "no_longer_refused": n01,
             "p_value": mcnemar_exact(n10, n01),
         }

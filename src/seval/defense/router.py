@@ -168,6 +168,16 @@ async def _harm_scores(texts: list[str]) -> list[float] | None:
     return vals if len(vals) == len(texts) else None
 
 
+def _embedded_identity() -> str | None:
+    """The embedded classifier's weights hash, or None when it is not installed (so cache keys tell them apart)."""
+    try:
+        from seval.critic.base import resolve_critic
+
+        return str(resolve_critic("embedded").config()["weights_sha256"])
+    except (SevalError, ImportError, OSError, KeyError):
+        return None
+
+
 class LexiconRouter(Router):
     """Keyword/pattern lexicon (+ embedded harm probability when available)."""
 
@@ -175,16 +185,19 @@ class LexiconRouter(Router):
 
     def __init__(self, use_embedded: bool = True) -> None:
         self.use_embedded = use_embedded
-        self._embedded_ok: bool | None = None
+        self._embedded: str | bool | None = False  # False: not probed yet
+
+    @property
+    def embedded(self) -> str | None:
+        if self._embedded is False:
+            self._embedded = _embedded_identity() if self.use_embedded else None
+        return self._embedded  # type: ignore[return-value]
 
     def config(self) -> dict[str, Any]:
-        return {"name": self.name, "lexicon": load_lexicon().digest, "embedded": self.use_embedded}
+        return {"name": self.name, "lexicon": load_lexicon().digest, "embedded": self.embedded}
 
     async def route(self, prompts: list[str]) -> list[Routing]:
-        harms: list[float] | None = None
-        if self.use_embedded and self._embedded_ok is not False:
-            harms = await _harm_scores(prompts)
-            self._embedded_ok = harms is not None
+        harms = await _harm_scores(prompts) if self.embedded else None
         return [lexicon_route(p, harms[i] if harms else None) for i, p in enumerate(prompts)]
 
 

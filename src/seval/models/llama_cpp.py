@@ -41,7 +41,9 @@ class LlamaCpp(ModelBackend):
 
     def config(self) -> dict[str, Any]:
         # the file name and size identify the weights without hashing 100s of MB
-        return {"spec": self.spec, "file": self.path.name, "size": self.path.stat().st_size, "n_ctx": self.n_ctx}
+        # batched decoding can change greedy answers slightly (kernel numerics), so the batch size is part of it
+        return {"spec": self.spec, "file": self.path.name, "size": self.path.stat().st_size, "n_ctx": self.n_ctx,
+                "batch_size": self.max_batch}
 
     def _load(self) -> Any:
         if self._llm is None:

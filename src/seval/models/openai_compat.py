@@ -69,6 +69,7 @@ class OpenAICompatible(ModelBackend):
         self.extra_body = extra_body or {}
         self.max_connections = max_connections
         self._client: Any = None
+        self._client_loop: Any = None
 
     def config(self) -> dict[str, Any]:
         return {"spec": self.spec, "base_url": self.base_url, "model": self.model, "extra_body": self.extra_body}
@@ -96,6 +97,13 @@ class OpenAICompatible(ModelBackend):
         return not proxy_configured(self.base_url)
 
     def _get_client(self) -> Any:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        if self._client is not None and self._client_loop is not loop:
+            # connections belong to the loop that opened them: a new asyncio.run() needs a new client
+            self._client = None
+        self._client_loop = loop
         if self._client is None:
             if self._use_fast_client():
                 from seval.models.fasthttp import FastHTTPClient
