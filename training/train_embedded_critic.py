@@ -5,7 +5,8 @@
 Two models are trained: a prompt-harmfulness classifier on the prompt-level sets, and the pair critic on
 the labelled (prompt, response) sets plus synthetic pairs (refusals to harmful and benign prompts: safe;
 generic compliance to clearly harmful prompts: unsafe, to benign prompts: safe; offensive texts as replies:
-unsafe). Evaluation is leave-one-source-out (the source family is removed from *all* training, prompts
+unsafe; with --use-generated, real SmolLM2 answers from training/cache/smollm2_answers.jsonl, gen_answers.py).
+Evaluation is leave-one-source-out (the source family is removed from *all* training, prompts
 included) plus a held-back slice of each labelled set that no experiment is tuned on. Deterministic (seeded).
 """
 
@@ -262,6 +263,7 @@ class Model:
 
 
 SOLVER = {"name": "sgd"}
+SOLVER_EPOCHS = [12]  # --epochs; 40 steadies the all-sources model when SmolLM2 pairs are used (experiments.md)
 
 
 def fit_lr(x: Any, y: np.ndarray, w: np.ndarray, c: float, seed: int) -> tuple[np.ndarray, float]:
@@ -270,7 +272,7 @@ def fit_lr(x: Any, y: np.ndarray, w: np.ndarray, c: float, seed: int) -> tuple[n
         from sklearn.linear_model import SGDClassifier
 
         alpha = 1.0 / (c * x.shape[0])
-        clf = SGDClassifier(loss="log_loss", alpha=alpha, max_iter=12, tol=None, average=True,
+        clf = SGDClassifier(loss="log_loss", alpha=alpha, max_iter=SOLVER_EPOCHS[0], tol=None, average=True,
                             random_state=seed)
     else:
         from sklearn.linear_model import LogisticRegression
@@ -511,8 +513,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-eval", action="store_true", help="only train and export the final model")
     ap.add_argument("--report", type=Path, default=HERE / "REPORT.md")
     ap.add_argument("--train-kw", default="", help="JSON of train() keyword overrides, for experiments")
-    ap.add_argument("--no-generated", action="store_true",
-                    help=f"ignore the SmolLM2 answers in {GENERATED.relative_to(ROOT)} (made by gen_answers.py)")
+    ap.add_argument("--use-generated", action="store_true",
+                    help=f"add the SmolLM2 answers in {GENERATED.relative_to(ROOT)} (made by gen_answers.py); "
+                    "not used for the shipped weights, see experiments.md round 2")
+    ap.add_argument("--epochs", type=int, default=12, help="SGD epochs")
     ap.add_argument("--generated-langs", default="en,zh", help="languages of the generated answers to use")
     ap.add_argument("--generated-help-langs", default="zh",
                     help="languages whose generated answers to benign prompts are used (en: lowered en LOSO)")
@@ -529,7 +533,8 @@ def main(argv: list[str] | None = None) -> int:
     real = load_real(args.data)
     prompts = load_prompts(args.data, synthetic)
     syn = synth_pairs(prompts, synthetic, args.data, random.Random(args.seed))
-    gen = [] if args.no_generated else load_generated(langs=tuple(args.generated_langs.split(",")),
+    SOLVER_EPOCHS[0] = args.epochs
+    gen = [] if not args.use_generated else load_generated(langs=tuple(args.generated_langs.split(",")),
                                                       help_langs=tuple(args.generated_help_langs.split(",")))
     print(f"real pairs {len(real)}, prompt rows {len(prompts)}, synthetic pairs {len(syn)}, "
           f"generated pairs {len(gen)}", flush=True)
@@ -568,7 +573,9 @@ def main(argv: list[str] | None = None) -> int:
         args.report.write_text(
             "# Embedded critic: validation\n\n"
             f"Command: `python training/train_embedded_critic.py --data ../shared/data --out src/seval/critic/weights/`"
-            f" (seed {args.seed})\n\nBalanced accuracy at threshold 0.5. 'source left out': the whole source family "
+            f" (seed {args.seed})" + (f", --use-generated ({len(gen)} SmolLM2 pairs), --epochs {args.epochs}"
+                                        if gen else "") + "."
+            "\n\nBalanced accuracy at threshold 0.5. 'source left out': the whole source family "
             "(its pairs and its prompt-level rows) is removed from training. 'held-back slice': one group in seven "
             "of each labelled set, never used for training or tuning.\n\n" + tab + "\n\n"
             f"Weights: {info['npz_bytes'] / 1e6:.2f} MB (float16, compressed).\n"

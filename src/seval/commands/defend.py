@@ -28,7 +28,7 @@ from seval.api import DEFAULT_TARGET
               help="Over-refusal prompts: all (XSTest safe + benign zh), xstest, benign_zh, a JSONL path, or none.")
 @click.option("--benign-limit", type=click.IntRange(1), default=None, help="At most N prompts per benign set.")
 @click.option("--max-tokens", type=click.IntRange(1), default=None,
-              help="Answer length cap (default 256; 128 for local models).")
+              help="Answer length cap (default 256; 96 for in-process local models).")
 @click.option("--concurrency", type=click.IntRange(1, 4096), default=None, help="Requests in flight.")
 @click.option("--json", "as_json", is_flag=True, help="Print defense.json instead of tables.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
@@ -47,7 +47,9 @@ def defend_cmd(target: str, constitution: str, bench: str | None, modes: str, cr
     if limit and sample:
         raise click.UsageError("give --limit or --sample, not both")
     if max_tokens is None:
-        max_tokens = 128 if target.startswith(("local:", "llama-cpp:")) else 256
+        from seval.api import default_max_tokens
+
+        max_tokens = default_max_tokens(target)
     rep = run_defend(target=target, constitution=constitution, bench=bench, modes=modes, critic=critic,
                      check_critic=check_critic, limit=limit, sample=sample, lang=lang, out=out, benign=benign,
                      benign_limit=benign_limit, params=GenParams(max_tokens=max_tokens), concurrency=concurrency,

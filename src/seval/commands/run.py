@@ -25,7 +25,7 @@ from seval.runner.options import runner_options, usage_line
 @click.option("--temperature", type=float, default=0.0, show_default=True)
 @click.option("--top-p", type=float, default=1.0, show_default=True)
 @click.option("--max-tokens", type=click.IntRange(1), default=None,
-              help="Answer length cap (default 256; 128 for the embedded local model, to keep the default run short).")
+              help="Answer length cap (default 256; 96 for in-process local models, to keep the default run short).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--system-prompt", default=None, help="System prompt for the target.")
 @click.option("--retry-errors", is_flag=True, help="Re-do only the items that ended in an error last time.")
@@ -44,7 +44,9 @@ def run_cmd(target: str, bench: str | None, critic: str | None, out: str | None,
     from seval.records import GenParams
 
     if max_tokens is None:
-        max_tokens = 128 if target.startswith(("local:", "llama-cpp:")) else 256
+        from seval.api import default_max_tokens
+
+        max_tokens = default_max_tokens(target)
     params = GenParams(temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
                        system_prompt=system_prompt)
     result = run_benchmark(target=target, bench=bench, critic=critic, out=out, concurrency=concurrency, limit=limit,
