@@ -25,7 +25,7 @@ from seval.records import GenParams, ResultRow, TestCase
 
 DEFAULT_TARGET = "local:smollm2"
 #: answer length caps: CPU-bound in-process models get a shorter one so the default run stays a few minutes
-LOCAL_MAX_TOKENS = 96
+LOCAL_MAX_TOKENS = 64
 REMOTE_MAX_TOKENS = 256
 
 

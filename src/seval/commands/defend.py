@@ -28,7 +28,7 @@ from seval.api import DEFAULT_TARGET
               help="Over-refusal prompts: all (XSTest safe + benign zh), xstest, benign_zh, a JSONL path, or none.")
 @click.option("--benign-limit", type=click.IntRange(1), default=None, help="At most N prompts per benign set.")
 @click.option("--max-tokens", type=click.IntRange(1), default=None,
-              help="Answer length cap (default 256; 96 for in-process local models).")
+              help="Answer length cap (default 256; 64 for in-process local models).")
 @click.option("--concurrency", type=click.IntRange(1, 4096), default=None, help="Requests in flight.")
 @click.option("--json", "as_json", is_flag=True, help="Print defense.json instead of tables.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")

@@ -25,7 +25,7 @@ from seval.runner.options import runner_options, usage_line
 @click.option("--temperature", type=float, default=0.0, show_default=True)
 @click.option("--top-p", type=float, default=1.0, show_default=True)
 @click.option("--max-tokens", type=click.IntRange(1), default=None,
-              help="Answer length cap (default 256; 96 for in-process local models, to keep the default run short).")
+              help="Answer length cap (default 256; 64 for in-process local models, to keep the default run short).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--system-prompt", default=None, help="System prompt for the target.")
 @click.option("--retry-errors", is_flag=True, help="Re-do only the items that ended in an error last time.")
