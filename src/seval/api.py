@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -188,14 +188,17 @@ async def arun_benchmark(
                 stats = await executor.run(load_cases(bench_path, lang, limit), on_progress=advance)
         else:
             stats = await executor.run(load_cases(bench_path, lang, limit))
-        rows_written = write_results(out_dir, store, executor, load_cases(bench_path, lang, limit), run_meta)
+        from seval.metrics import Summarizer
+
+        # the summary is fed while results.jsonl is written: one pass over the results, not two
+        summarizer = Summarizer()
+        rows_written = write_results(out_dir, store, executor, load_cases(bench_path, lang, limit), run_meta,
+                                     on_row=summarizer.add)
     finally:
         store.close()
         await backend.aclose()
         await judge.aclose()
-    from seval.metrics import summarize
-
-    summary = summarize(RunResult(out_dir, {}).iter_rows())
+    summary = summarizer.result()
     summary["run"] = {**run_meta, "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                       "stats": stats.to_dict(), "rows": rows_written}
     (out_dir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -216,8 +219,12 @@ def _stderr_event(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def write_results(out_dir: Path, store: Any, executor: Any, cases: Iterator[TestCase], run_meta: dict[str, Any]) -> int:
-    """results.jsonl: one line per test case, in benchmark order, joined from the store (bounded memory)."""
+def write_results(out_dir: Path, store: Any, executor: Any, cases: Iterator[TestCase], run_meta: dict[str, Any],
+                  on_row: Callable[[ResultRow], None] | None = None) -> int:
+    """results.jsonl: one line per test case, in benchmark order, joined from the store (bounded memory).
+
+    `on_row` sees each row as it is written (the run summary is computed this way, without re-reading).
+    """
     from seval.runner.executor import CHUNK
 
     critic_hash = run_meta["critic_hash"]
@@ -245,6 +252,8 @@ def write_results(out_dir: Path, store: Any, executor: Any, cases: Iterator[Test
                     latency_s=r.latency_s if r else 0.0,
                 )
                 fh.write(json.dumps(_row_dict(row), ensure_ascii=False) + "\n")
+                if on_row is not None:
+                    on_row(row)
             return len(chunk)
 
         for c in cases:

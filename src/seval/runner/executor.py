@@ -377,29 +377,36 @@ class Executor:
             await self._dispatch_batches(todo, judge_q, done, item, tasks)
             return
         for i, (case, key) in enumerate(todo):
-            if self._stop is None:
-                await self._slots.acquire()
-                try:
-                    probe = await self.guard.acquire()
-                except RunStopped as exc:
-                    self._slots.release()
-                    self._set_stop(exc)
-                else:
-                    try:
-                        self.meter.check()
-                    except RunStopped as exc:
-                        self._slots.release()
-                        self.guard.limiter.release()
-                        if probe:
-                            self.guard.breaker.probing = False
-                        self._set_stop(exc)
-            if self._stop is not None:
+            launched = self._stop is None and await self._launch(item, case, key, tasks, check_budget=True)
+            if not launched:
                 self.stats.not_run += len(todo) - i
                 done(len(todo) - i)
                 return
-            t = asyncio.create_task(item(case, key, probe))
-            tasks.add(t)
-            t.add_done_callback(tasks.discard)
+
+    async def _launch(self, item: Callable[..., Any], case: TestCase, key: str, tasks: set[asyncio.Task[None]],
+                      check_budget: bool) -> bool:
+        """Take a concurrency slot and the guard's go-ahead, then start the item; False when the run must stop."""
+        await self._slots.acquire()
+        try:
+            probe = await self.guard.acquire()
+        except RunStopped as exc:
+            self._slots.release()
+            self._set_stop(exc)
+            return False
+        if check_budget:
+            try:
+                self.meter.check()
+            except RunStopped as exc:
+                self._slots.release()
+                self.guard.limiter.release()
+                if probe:
+                    self.guard.breaker.probing = False
+                self._set_stop(exc)
+                return False
+        t = asyncio.create_task(item(case, key, probe))
+        tasks.add(t)
+        t.add_done_callback(tasks.discard)
+        return True
 
     async def _dispatch_batches(self, todo: list[tuple[TestCase, str]], judge_q: asyncio.Queue[Any],
                                 done: ProgressFn, item: Callable[..., Any], tasks: set[asyncio.Task[None]]) -> None:
@@ -439,18 +446,9 @@ class Executor:
                         self._record(case, key, res, 1)
                         done()
                         continue
-                    await self._slots.acquire()
-                    try:
-                        probe = await self.guard.acquire()
-                    except RunStopped as exc:
-                        self._slots.release()
-                        self._set_stop(exc)
+                    if not await self._launch(item, case, key, tasks, check_budget=False):
                         self.stats.not_run += 1
                         done()
-                        continue
-                    t = asyncio.create_task(item(case, key, probe))
-                    tasks.add(t)
-                    t.add_done_callback(tasks.discard)
 
 
 def _k(n: int) -> str:
