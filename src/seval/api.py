@@ -90,10 +90,9 @@ def load_cases(bench: str | Path | None, lang: str | None, limit: int | None) ->
 
 
 def _think_stripper() -> Any:
-    try:
-        from seval.metrics.text import strip_think
-    except ImportError:
-        return None
+    """Reasoning models' <think> blocks are removed before judging: the critic sees the answer."""
+    from seval.metrics.text import strip_think
+
     return lambda text: strip_think(text)[0]
 
 

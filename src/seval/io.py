@@ -41,10 +41,8 @@ def lang_from_filename(path: str) -> str | None:
 
 
 def _attack_names() -> set[str]:
-    try:
-        from seval.attacks.base import ATTACKS
-    except ImportError:  # attacks module missing in a partial install: accept any name
-        return set()
+    from seval.attacks.base import ATTACKS
+
     return set(ATTACKS.names())
 
 
@@ -62,7 +60,7 @@ class _RowMapper:
     def attack_ok(self, name: str, where: str) -> str:
         if self._attacks is None:
             self._attacks = _attack_names()
-        if self._attacks and name not in self._attacks:
+        if name not in self._attacks:
             raise SevalError(f"{where}: unknown attack {name!r}; valid: {', '.join(sorted(self._attacks))}")
         return name
 
