@@ -143,6 +143,13 @@ def load_prompts(data: Path, synthetic: dict[str, Any]) -> list[PromptRow]:
     for lang in ("en", "zh"):
         for p in synthetic["benign"][lang]:
             rows.append(PromptRow(p, 0, lang, "authored", 0.7, benign_request=True))
+        tasks = synthetic.get("benign_tasks", {}).get(lang)
+        if tasks:  # every task with a few topics (seeded, so the rows are the same for every bag); prompt
+            # classifier only: helpful-answer pairs for them (templated answers) made real helpful answers look unsafe
+            pick = random.Random(f"tasks:{lang}")
+            for task in tasks["tasks"]:
+                for topic in pick.sample(tasks["topics"], 6):
+                    rows.append(PromptRow(task.replace("{t}", topic), 0, lang, "authored", 0.7))
     return rows
 
 
@@ -424,10 +431,10 @@ def score_idx(model: Model, cache: Cache, idx: np.ndarray) -> np.ndarray:
     return sigmoid(cache.design(idx, ph) @ model.pair_coef + model.pair_bias)
 
 
-def evaluate_idx(model: Model, cache: Cache, idx: np.ndarray) -> tuple[float, float, int]:
+def evaluate_idx(model: Model, cache: Cache, idx: np.ndarray, threshold: float = 0.5) -> tuple[float, float, int]:
     pairs = [cache.pairs[i] for i in idx]
     y = np.array([p.label for p in pairs])
-    pred = (score_idx(model, cache, idx) >= 0.5).astype(int)
+    pred = (score_idx(model, cache, idx) >= threshold).astype(int)
     return balanced_accuracy(y, pred), balanced_accuracy(y, rule_pred(pairs)), len(pairs)
 
 
@@ -442,26 +449,52 @@ def where(items: list[Any], pred: Callable[[Any], bool]) -> np.ndarray:
     return np.array([i for i, x in enumerate(items) if pred(x)], dtype=np.int64)
 
 
-def run_eval(cache: Cache, seed: int, log: Callable[[str], None], train_kw: dict[str, Any]
-             ) -> list[tuple[str, str, float, float, int]]:
+THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6)
+LOSO = [("diasafety", "en"), ("jade", "zh"), ("gptfuzz", "en")]
+
+
+def unseen_q(p: Pair) -> bool:
+    return p.family == "gptfuzz" and gptfuzz_test_question(p)
+
+
+def split_models(cache: Cache, seed: int, train_kw: dict[str, Any], evaluate_splits: bool) -> dict[str, Model]:
+    """One model per evaluation split (each source left out, gptfuzz by question) and the final one."""
+    pairs, prompts = cache.pairs, cache.prompts
+    models: dict[str, Model] = {}
+    if evaluate_splits:
+        for fam, _ in LOSO:
+            tr = where(pairs, lambda p, f=fam: p.family != f and not (p.kind == "real" and holdout(p)))
+            pr = where(prompts, lambda r, f=fam: r.family != f)
+            models[fam] = train(cache, tr, pr, seed, **train_kw)
+        tr = where(pairs, lambda p: not unseen_q(p) and not (p.kind == "real" and holdout(p)))
+        models["unseen_q"] = train(cache, tr, np.arange(len(prompts)), seed, **train_kw)
+    tr = where(pairs, lambda p: not (p.kind == "real" and holdout(p)))
+    models["final"] = train(cache, tr, np.arange(len(prompts)), seed, **train_kw)
+    return models
+
+
+def average(models: list[Model]) -> Model:
+    """Bagging over synthetic-data seeds: linear models, so the mean of the coefficients is one model of the
+    same size (the leave-one-source-out figures moved by up to 0.09 between single seeds)."""
+    first = models[0]
+    return Model(first.settings, np.mean([m.prompt_coef for m in models], axis=0).astype(np.float32),
+                 float(np.mean([m.prompt_bias for m in models])),
+                 np.mean([m.pair_coef for m in models], axis=0).astype(np.float32),
+                 float(np.mean([m.pair_bias for m in models])))
+
+
+def eval_rows(models: dict[str, Model], cache: Cache, log: Callable[[str], None]
+              ) -> list[tuple[str, str, float, float, int]]:
     """Leave-one-source-out rows (the family's pairs and prompt rows all left out), then gptfuzz by question."""
     rows: list[tuple[str, str, float, float, int]] = []
-    pairs, prompts = cache.pairs, cache.prompts
-    for fam, lang in [("diasafety", "en"), ("jade", "zh"), ("gptfuzz", "en")]:
-        t0 = time.time()
-        tr = where(pairs, lambda p, f=fam: p.family != f and not (p.kind == "real" and holdout(p)))
-        pr = where(prompts, lambda r, f=fam: r.family != f)
-        m = train(cache, tr, pr, seed, **train_kw)
+    pairs = cache.pairs
+    for fam, lang in LOSO:
         te = where(pairs, lambda p, f=fam: p.family == f and p.kind == "real" and not holdout(p))
-        ba, rb, n = evaluate_idx(m, cache, te)
+        ba, rb, n = evaluate_idx(models[fam], cache, te)
         rows.append((f"{fam} (source left out)", lang, ba, rb, n))
-        log(f"  LOSO {fam}: bacc {ba:.3f} rule {rb:.3f} n={n} ({time.time() - t0:.0f}s)")
-    def unseen_q(p: Pair) -> bool:
-        return p.family == "gptfuzz" and gptfuzz_test_question(p)
-    tr = where(pairs, lambda p: not unseen_q(p) and not (p.kind == "real" and holdout(p)))
-    m = train(cache, tr, np.arange(len(prompts)), seed, **train_kw)
+        log(f"  LOSO {fam}: bacc {ba:.3f} rule {rb:.3f} n={n}")
     te = where(pairs, lambda p: unseen_q(p) and not holdout(p))
-    ba, rb, n = evaluate_idx(m, cache, te)
+    ba, rb, n = evaluate_idx(models["unseen_q"], cache, te)
     rows.append(("gptfuzz (unseen questions)", "en", ba, rb, n))
     log(f"  gptfuzz unseen questions: bacc {ba:.3f} rule {rb:.3f} n={n}")
     return rows
@@ -510,6 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--out", type=Path, default=ROOT / "src" / "seval" / "critic" / "weights")
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--bags", type=int, default=3, help="models (synthetic-data seeds seed, seed+1, ...) averaged")
     ap.add_argument("--skip-eval", action="store_true", help="only train and export the final model")
     ap.add_argument("--report", type=Path, default=HERE / "REPORT.md")
     ap.add_argument("--train-kw", default="", help="JSON of train() keyword overrides, for experiments")
@@ -521,6 +555,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--generated-help-langs", default="zh",
                     help="languages whose generated answers to benign prompts are used (en: lowered en LOSO)")
     ap.add_argument("--zh-cues", action="store_true", help="add MORE_REFUSAL_ZH to the zh refusal cues")
+    ap.add_argument("--blocks", default=",".join(FeatureSettings().blocks),
+                    help="hashed feature blocks of the pair model (resp, head, resp_x_harm, prompt)")
     ap.add_argument("--meta-scale", type=float, default=1.0, help="weight of the explicit cues vs n-grams")
     args = ap.parse_args(argv)
     random.seed(args.seed)
@@ -529,33 +565,49 @@ def main(argv: list[str] | None = None) -> int:
     extra_zh = EXTRA_REFUSAL["zh"] + (MORE_REFUSAL_ZH if args.zh_cues else [])
     s = FeatureSettings(extra_refusal_en=EXTRA_REFUSAL["en"], extra_refusal_zh=extra_zh,
                         risk_terms_en=[str(t) for t in synthetic["risk_terms"]["en"]],
-                        risk_terms_zh=[str(t) for t in synthetic["risk_terms"]["zh"]], meta_scale=args.meta_scale)
+                        risk_terms_zh=[str(t) for t in synthetic["risk_terms"]["zh"]], meta_scale=args.meta_scale,
+                        blocks=tuple(args.blocks.split(",")))
     real = load_real(args.data)
     prompts = load_prompts(args.data, synthetic)
-    syn = synth_pairs(prompts, synthetic, args.data, random.Random(args.seed))
     SOLVER_EPOCHS[0] = args.epochs
     gen = [] if not args.use_generated else load_generated(langs=tuple(args.generated_langs.split(",")),
                                                       help_langs=tuple(args.generated_help_langs.split(",")))
-    print(f"real pairs {len(real)}, prompt rows {len(prompts)}, synthetic pairs {len(syn)}, "
-          f"generated pairs {len(gen)}", flush=True)
-    syn += gen
-    t0 = time.time()
-    cache = Cache(real + syn, prompts, s)
-    print(f"features cached in {time.time() - t0:.0f}s", flush=True)
     train_kw: dict[str, Any] = json.loads(args.train_kw) if args.train_kw else {}
+    seeds = [args.seed + k for k in range(args.bags)]
+    bags: dict[str, list[Model]] = {}
+    cache: Cache | None = None
+    for seed in seeds:  # one synthetic sample and one model per seed, averaged below
+        syn = synth_pairs(prompts, synthetic, args.data, random.Random(seed)) + gen
+        print(f"seed {seed}: real pairs {len(real)}, prompt rows {len(prompts)}, synthetic pairs {len(syn) - len(gen)}, "
+              f"generated pairs {len(gen)}", flush=True)
+        t0 = time.time()
+        cache = Cache(real + syn, prompts, s)
+        for name, m in split_models(cache, seed, train_kw, not args.skip_eval).items():
+            bags.setdefault(name, []).append(m)
+        print(f"  trained in {time.time() - t0:.0f}s", flush=True)
+    assert cache is not None
+    models = {name: average(ms) for name, ms in bags.items()}
     rows: list[tuple[str, str, float, float, int]] = []
-    if not args.skip_eval:
-        rows = run_eval(cache, args.seed, lambda m: print(m, flush=True), train_kw)
-    t0 = time.time()
-    tr = where(cache.pairs, lambda p: not (p.kind == "real" and holdout(p)))
-    model = train(cache, tr, np.arange(len(prompts)), args.seed, **train_kw)
-    print(f"final model trained in {time.time() - t0:.0f}s", flush=True)
+    if not args.skip_eval:  # real pairs come first and in the same order in every seed's cache
+        rows = eval_rows(models, cache, lambda m: print(m, flush=True))
+        for t in THRESHOLDS:
+            got = {}
+            for fam, lang in LOSO:
+                te = where(cache.pairs, lambda p, f=fam: p.family == f and p.kind == "real" and not holdout(p))
+                got.setdefault(lang, []).append(evaluate_idx(models[fam], cache, te, t)[0])
+            fin = []
+            for fam in ("gptfuzz", "diasafety", "jade"):
+                te = where(cache.pairs, lambda p, f=fam: p.family == f and p.kind == "real" and holdout(p))
+                fin.append(evaluate_idx(models["final"], cache, te, t)[0])
+            print(f"  threshold {t}: LOSO macro en {np.mean(got['en']):.3f} zh {np.mean(got['zh']):.3f}; "
+                  f"held-back gptfuzz {fin[0]:.3f} diasafety {fin[1]:.3f} jade {fin[2]:.3f}", flush=True)
+    model = models["final"]
     for fam, lang in [("gptfuzz", "en"), ("diasafety", "en"), ("jade", "zh")]:
         te = where(cache.pairs, lambda p, f=fam: p.family == f and p.kind == "real" and holdout(p))
         ba, rb, n = evaluate_idx(model, cache, te)
         rows.append((f"{fam} held-back slice (final model)", lang, ba, rb, n))
     rows += synthetic_checks(model, synthetic, prompts, random.Random(args.seed + 1))
-    model.meta = {"seed": args.seed, "trained_on": sorted({p.family for p in real + syn} | {r.family for r in prompts}),
+    model.meta = {"seeds": seeds, "trained_on": sorted({p.family for p in real + syn} | {r.family for r in prompts}),
                   "validation": [dict(zip(("set", "lang", "embedded", "rule", "n"), r, strict=True)) for r in rows]}
     info = save(model, args.out)
     tab = table(rows)
@@ -573,7 +625,7 @@ def main(argv: list[str] | None = None) -> int:
         args.report.write_text(
             "# Embedded critic: validation\n\n"
             f"Command: `python training/train_embedded_critic.py --data ../shared/data --out src/seval/critic/weights/`"
-            f" (seed {args.seed})" + (f", --use-generated ({len(gen)} SmolLM2 pairs), --epochs {args.epochs}"
+            f" (seeds {', '.join(map(str, seeds))}, averaged)" + (f", --use-generated ({len(gen)} SmolLM2 pairs), --epochs {args.epochs}"
                                         if gen else "") + "."
             "\n\nBalanced accuracy at threshold 0.5. 'source left out': the whole source family "
             "(its pairs and its prompt-level rows) is removed from training. 'held-back slice': one group in seven "
