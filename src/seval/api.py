@@ -24,6 +24,7 @@ from seval.errors import SevalError
 from seval.records import GenParams, ResultRow, TestCase
 
 DEFAULT_TARGET = "local:smollm2"
+RUNS_DIR = "seval-runs"
 #: answer length caps: CPU-bound in-process models get a shorter one so the default run stays a few minutes
 LOCAL_MAX_TOKENS = 64
 REMOTE_MAX_TOKENS = 256
@@ -32,7 +33,6 @@ REMOTE_MAX_TOKENS = 256
 def default_max_tokens(target: str) -> int:
     """The answer cap used when the user gives none: shorter for in-process models on the CPU."""
     return LOCAL_MAX_TOKENS if target.startswith(("local:", "llama-cpp:")) else REMOTE_MAX_TOKENS
-RUNS_DIR = "seval-runs"
 
 
 @dataclass

@@ -398,9 +398,7 @@ class Executor:
                 self.meter.check()
             except RunStopped as exc:
                 self._slots.release()
-                self.guard.limiter.release()
-                if probe:
-                    self.guard.breaker.probing = False
+                self.guard.cancel(probe)
                 self._set_stop(exc)
                 return False
         t = asyncio.create_task(item(case, key, probe))

@@ -49,6 +49,12 @@ class CallGuard:
             raise
         return probe
 
+    def cancel(self, probe: bool) -> None:
+        """Give back a slot taken by acquire() without sending the request."""
+        self.limiter.release()
+        if probe:
+            self.breaker.probing = False
+
     async def call(self, messages: list[Message], params: GenParams, held: bool = False,
                    probe: bool = False) -> tuple[Completion | ModelCallError, int]:
         """(completion or final error, tries sent). `held`: the caller already holds a slot from acquire()."""
@@ -63,9 +69,7 @@ class CallGuard:
                     raise self.stopped
                 self.meter.check()
             except RunStopped:
-                self.limiter.release()
-                if probe:
-                    self.breaker.probing = False
+                self.cancel(probe)
                 raise
             self.meter.sent(self.name)
             sent_at = self.limiter.clock()
@@ -77,9 +81,7 @@ class CallGuard:
                 err = exc
             except (asyncio.CancelledError, RunStopped):
                 self.meter.answered(self.name, 0, 0)
-                self.limiter.release()
-                if probe:
-                    self.breaker.probing = False
+                self.cancel(probe)
                 raise
             except Exception as exc:  # a backend bug must not kill the run: the item records it
                 err = ModelCallError(ErrorKind.OTHER, f"{type(exc).__name__}: {exc}"[:300])
