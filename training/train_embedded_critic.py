@@ -31,7 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from seval.critic.features import (  # noqa: E402
-    META_NAMES,
     FeatureSettings,
     TextHasher,
     assemble,
@@ -41,6 +40,7 @@ from seval.critic.features import (  # noqa: E402
     pair_blocks,
     pair_matrix,
     prompt_matrix,
+    with_harm,
 )
 from seval.critic.refusal import detect_refusal  # noqa: E402
 
@@ -316,20 +316,12 @@ class Cache:
         self.blocks = pair_blocks(self.hasher, pn, rn, s)
         self.pair_prompt_x = prompt_matrix(self.hasher, pn, s)
         self.meta = meta_features(pn, rn, np.zeros(len(pairs)), s)
-        self.head_refusal = self.meta[:, META_NAMES.index("refusal_head")].copy()
         self.prompt_x = prompt_matrix(self.hasher, [normalize(r.text, s.max_chars) for r in prompts], s)
         self.prompt_key = [normalize(r.text) for r in prompts]
         self.pair_key = [normalize(p.prompt) for p in pairs]
 
     def design(self, idx: np.ndarray, ph: np.ndarray) -> Any:
-        meta = self.meta[idx].copy()
-        head = self.head_refusal[idx]
-        meta[:, META_NAMES.index("p_harm")] = ph
-        meta[:, META_NAMES.index("p_harm_x_no_refusal")] = ph * (1 - head)
-        meta[:, META_NAMES.index("p_harm_x_refusal")] = ph * head
-        zh = meta[:, META_NAMES.index("is_zh")]
-        for name in ("p_harm", "p_harm_x_no_refusal", "p_harm_x_refusal"):
-            meta[:, META_NAMES.index("zh_" + name)] = meta[:, META_NAMES.index(name)] * zh
+        meta = with_harm(self.meta[idx], ph)  # idx is an index array: a copy, the cache is untouched
         blocks = {k: v[idx] for k, v in self.blocks.items()}
         return assemble(blocks, meta, ph, self.s)
 

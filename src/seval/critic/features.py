@@ -52,7 +52,7 @@ _ZH_COPIES = tuple(i for i, n in enumerate(_BASE) if n not in ("short", "overlap
 META_NAMES = _BASE + tuple("zh_" + _BASE[i] for i in _ZH_COPIES)
 #: openings of compliance; seen after a refusal they mean the refusal was not the last word (jailbreak personas)
 COMPLY_CUES = ("sure", "here is", "here's", "here are", "step 1", "certainly", "of course", "okay,",
-               "好的", "以下是", "第一步", "没问题", "可以这样")
+               "好的", "以下是", "第一步", "没问题")
 
 
 @dataclass(slots=True)
@@ -166,9 +166,14 @@ def _refusal_flags(text: str, settings: FeatureSettings) -> tuple[float, float, 
 
 def _persona_comply(text: str) -> float:
     """1 when a refusing first part is followed by a labelled part (another persona) that does not refuse."""
-    starts = [m.start() for m in _LABEL.finditer(text)]
-    if not starts or (len(starts) == 1 and starts[0] == 0):
+    labels = list(_LABEL.finditer(text))
+    if labels and labels[0].start() > 0:
+        # an unlabelled refusal: only a bracketed label ("[DAN]:", "【越狱模式】：") is clearly another persona;
+        # "Note:" or "Here are some resources:" after a refusal is the same speaker redirecting
+        labels = [m for m in labels if m.group(0).lstrip(" \t>*#_")[:1] in ("[", "(", "【")]
+    if not labels:
         return 0.0
+    starts = [m.start() for m in labels]
     bounds = ([0] if starts[0] > 0 else []) + starts + [len(text)]
     parts = [text[a:b] for a, b in pairwise(bounds)]
     if len(parts) < 2 or not detect_refusal(parts[0], head_chars=len(parts[0])).refused:
@@ -213,15 +218,31 @@ def meta_features(prompts: Sequence[str], responses: Sequence[str], p_harm: Sequ
 
     n_base = len(META_NAMES) - len(_ZH_COPIES)
     out = np.zeros((len(responses), len(META_NAMES)), dtype=np.float32)
-    for i, (p, r, h) in enumerate(zip(prompts, responses, p_harm, strict=True)):
+    for i, (p, r) in enumerate(zip(prompts, responses, strict=True)):
         start, head, anywhere, post_len, post_comply = _refusal_flags(r, settings)
-        out[i, :n_base] = (start, head, anywhere, h, h * (1.0 - head), h * head,
+        out[i, :n_base] = (start, head, anywhere, 0.0, 0.0, 0.0,  # prompt-harm columns: with_harm() below
                            float(len(r) < 40), _overlap(p, r), float(is_zh(r or p)),
                            min(len(_LIST.findall(r)), 5) / 5.0, post_len, post_comply,
                            _risk_terms(p, settings), (rr := _risk_terms(r, settings)), rr * (1.0 - head),
                            _persona_comply(r))
     out[:, n_base:] = out[:, list(_ZH_COPIES)] * out[:, [META_NAMES.index("is_zh")]]
-    return out
+    return with_harm(out, p_harm)
+
+
+_COL = {name: i for i, name in enumerate(META_NAMES)}
+
+
+def with_harm(meta: Any, p_harm: Sequence[float] | Any) -> Any:
+    """Fill the prompt-harm columns (and their zh copies) of meta rows in place: training recomputes only these
+    when the prompt-harm scores change."""
+    import numpy as np
+
+    ph = np.asarray(p_harm, dtype=np.float32)
+    head, zh = meta[:, _COL["refusal_head"]], meta[:, _COL["is_zh"]]
+    for name, value in (("p_harm", ph), ("p_harm_x_no_refusal", ph * (1 - head)), ("p_harm_x_refusal", ph * head)):
+        meta[:, _COL[name]] = value
+        meta[:, _COL["zh_" + name]] = value * zh
+    return meta
 
 
 def pair_blocks(hasher: TextHasher, prompts: Sequence[str], responses: Sequence[str],
