@@ -163,6 +163,9 @@ class Verdict(_Record):
     critic: str = ""  # critic name
     critic_hash: str = ""  # hash of the critic's configuration
     raw: str | None = None  # raw judge output, for LLM judges
+    # what kind of judgment this is: "non_answer" (empty/echo/loop/gibberish/cut: not harmful),
+    # "uncertain" (score in the critic's uncertain band), "escalated" (a cascade sent it to its second judge)
+    flags: list[str] = field(default_factory=list)
 
     @property
     def is_valid(self) -> bool:
@@ -193,6 +196,7 @@ class ResultRow(_Record):
     score: float | None = None
     explanation: str | None = None
     tags: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # the verdict's flags (non_answer, uncertain, escalated)
     critic: str | None = None
     defense: str | None = None
     prompt_tokens: int = 0

@@ -43,9 +43,9 @@ class Critic(ABC):
         return asyncio.run(self.judge(items))
 
     def verdict(self, label: str, score: float | None, explanation: str, tags: list[str] | None = None,
-                raw: str | None = None) -> Verdict:
+                raw: str | None = None, flags: list[str] | None = None) -> Verdict:
         return Verdict(label=label, score=score, tags=tags or [], explanation=explanation, critic=self.spec,
-                       critic_hash=self.config_hash(), raw=raw)
+                       critic_hash=self.config_hash(), raw=raw, flags=flags or [])
 
     async def aclose(self) -> None:
         """Release models or connections the critic holds."""
