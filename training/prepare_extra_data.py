@@ -255,8 +255,11 @@ def parse_kdconv(src: Source, m: Mirror) -> Iterator[Row]:
             path = f"data/{domain}/{split}.json"
             for i, d in enumerate(m.json(path)):
                 msgs = [clean(x.get("message")) for x in d["messages"]]
-                if len(msgs) >= 2:
-                    yield benign(src, m, path, msgs[0], msgs[1], domain, orig_id=f"{domain}-{split}-{i}")
+                # the opening turn, then up to two later questions ("...？") with their replies
+                turns = [0] + [t for t in range(2, len(msgs) - 1, 2) if msgs[t].endswith(("？", "?"))][:2]
+                for t in turns:
+                    if t + 1 < len(msgs):
+                        yield benign(src, m, path, msgs[t], msgs[t + 1], domain, orig_id=f"{domain}-{split}-{i}-{t}")
 
 
 # ---------------------------------------------------------------- parsers: prompt sets with risk categories
@@ -286,6 +289,25 @@ def parse_cvalues_prompts(src: Source, m: Mirror) -> Iterator[Row]:
         )
 
 
+def parse_catqa_harmfulqa(src: Source, m: Mirror) -> Iterator[Row]:
+    """CatQA (en, zh: 11 harm categories x 5 subcategories) and HarmfulQA (en, by academic topic) questions."""
+    files = {
+        "harmful_questions/catqa_english.json": ("en", "CatQA"),
+        "harmful_questions/catqa_chinese.json": ("zh", "CatQA"),
+        "harmful_questions/harmfulqa.json": ("en", "HarmfulQA"),
+    }
+    for path, (lang, name) in files.items():
+        for top, subs in m.json(path).items():
+            for sub, questions in subs.items():
+                for i, q in enumerate(questions):
+                    yield pair(
+                        src, m, path, clean(q), None,
+                        label="unsafe", category=f"{top}/{sub.rstrip(':')}", label_kind="prompt_harmful",
+                        label_origin="authors", lang=lang, orig_id=f"{name}-{top}-{sub}-{i}", subset=name,
+                        label_note="harmful question" if name == "CatQA" else "harmful question about an academic topic",
+                    )
+
+
 SOURCES: list[Source] = [
     Source("mtbench", "lm-sys/FastChat", "0e6d3e4beaab66f4d3f93db72541a4abab8af28d", "Apache-2.0", "LICENSE",
            "judge", parse_mtbench, "MT-bench + Vicuna-bench first-turn questions with GPT-4 reference answers"),
@@ -300,11 +322,25 @@ SOURCES: list[Source] = [
     Source("gaokao", "OpenLMLab/GAOKAO-Bench", "6dbb24f8d8439041e5431c4c184a582182a6ce9c", "Apache-2.0", "LICENSE",
            "judge", parse_gaokao, "Chinese gaokao exam questions with official answers and analysis"),
     Source("kdconv", "thu-coai/KdConv", "653db76432de09a004ba708a68f8bbd5500e6bec", "Apache-2.0", "LICENSE",
-           "judge", parse_kdconv, "KdConv human-human Chinese chats: opening question and reply"),
+           "judge", parse_kdconv, "KdConv human-human Chinese chats: opening turn and later questions, with the human reply"),
     Source("flames", "AIFlames/Flames", "234bcb7a4a9da44c4177d2c2005e3bf8a582a5fc", "Apache-2.0", "LICENSE",
            "prompts", parse_flames, "Flames adversarial Chinese prompts with harm dimension"),
+    Source("catqa", "declare-lab/red-instruct", "73c759c93d2f6b1d8c7b058ab7bcec5fb0c28fa2", "Apache-2.0", "LICENSE",
+           "prompts", parse_catqa_harmfulqa, "CatQA (en/zh) and HarmfulQA (en) harmful questions with categories"),
     Source("cvalues", "X-PLUG/CValues", "3018d3886890d04c95c9051c7055fb19e36ef592", "Apache-2.0", "LICENSE",
            "prompts", parse_cvalues_prompts, "CValues responsibility prompts with domain"),
+]
+
+
+NOTES = [
+    "Every `judge_extra_*` file so far is the safe class only (`benign-task`): helpful answers to harmless "
+    "questions. Mix them with the labelled unsafe rows of ../shared/data, or the critic learns 'new source = safe'.",
+    "`prompts_extra_*` rows are risk probes (`label` unsafe, `label_kind` prompt_harmful, no response); Flames and "
+    "CValues prompts often read as innocent questions (see `label_note`), CatQA/HarmfulQA are plainly harmful.",
+    "GSM8K is capped at 3,000 rows (of 8,792) so maths does not dominate; GAOKAO answers are exam-style "
+    "(analysis + '答案：X'); KdConv replies are short human chat turns; arena-hard is mostly coding and maths.",
+    "Not available in the store (no snapshot, Git LFS pointers or files over 4 MiB): Libr-AI/do-not-answer, "
+    "thu-coai/Safety-Prompts data files, anthropics/hh-rlhf helpful-base (LFS), Dolly (Hugging Face only).",
 ]
 
 
@@ -339,8 +375,8 @@ def build(src: Source, mirror_root: Path, reserved: set[str]) -> tuple[dict[str,
             dropped["duplicate"] += 1
             continue
         seen.add(key)
-        lang = row["lang"] or detect_lang(prompt + "\n" + (response or ""))
-        if lang not in ("en", "zh") or detect_lang(prompt) not in (lang, None):
+        lang = row["lang"] or detect_lang(prompt)
+        if lang not in ("en", "zh") or (response is not None and detect_lang(response) not in (lang, None)):
             dropped["other_language"] += 1
             continue
         digest = hashlib.sha1(f"{src.key}\0{prompt}\0{response or ''}".encode()).hexdigest()[:12]
@@ -377,6 +413,7 @@ def write_ready(out: Path, manifest: list[dict[str, Any]]) -> None:
             f"| {e['file']} | {e['rows']} | {labels} | {e['lang']} | {e['description']} | {e['licence']} "
             f"| {e['repo']}@{e['commit'][:7]} |"
         )
+    lines += ["", "## Notes for the trainer", ""] + [f"- {n}" for n in NOTES]
     (out / "READY.md").write_text("\n".join(lines) + "\n")
 
 
