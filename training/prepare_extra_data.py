@@ -243,7 +243,7 @@ def parse_gaokao(src: Source, m: Mirror) -> Iterator[Row]:
             analysis = clean(d.get("analysis"))
             response = (analysis + "\n" if analysis else "") + (f"答案：{answer}" if answer else "")
             yield benign(
-                src, m, path, clean(d["question"]), response.strip(), subject,
+                src, m, path, clean(d["question"]), response.strip(), subject, lang="zh",
                 orig_id=f"{subject}-{d.get('index', '')}-{d.get('year', '')}",
             )
 
@@ -256,7 +256,7 @@ def parse_kdconv(src: Source, m: Mirror) -> Iterator[Row]:
             for i, d in enumerate(m.json(path)):
                 msgs = [clean(x.get("message")) for x in d["messages"]]
                 # the opening turn, then up to two later questions ("...？") with their replies
-                turns = [0] + [t for t in range(2, len(msgs) - 1, 2) if msgs[t].endswith(("？", "?"))][:2]
+                turns = [0, *[t for t in range(2, len(msgs) - 1, 2) if msgs[t].endswith(("？", "?"))][:2]]
                 for t in turns:
                     if t + 1 < len(msgs):
                         yield benign(src, m, path, msgs[t], msgs[t + 1], domain, orig_id=f"{domain}-{split}-{i}-{t}")
@@ -446,6 +446,12 @@ def main(argv: list[str] | None = None) -> int:
             }
             manifest.append(entry)
             print(f"{name}: {len(rows)} rows {entry['labels']} dropped {dict(dropped)}", file=sys.stderr)
+    if not args.only:  # a full rebuild: files of sources or languages no longer produced are stale
+        wanted = {e["file"] for e in manifest}
+        for stale in sorted(args.out.glob("*_extra_*.jsonl")):
+            if stale.name not in wanted:
+                stale.unlink()
+                print(f"removed stale {stale.name}", file=sys.stderr)
     order = {s.key: i for i, s in enumerate(SOURCES)}
     manifest.sort(key=lambda e: (order.get(e["key"], 99), e["lang"]))
     manifest_path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
