@@ -63,7 +63,9 @@ class Mirror:
             check=False,
         )
         if out.returncode != 0:
-            raise SystemExit(f"{self.git_dir}: cannot read {path}@{self.commit[:7]}: {out.stderr.decode().strip()}")
+            raise SystemExit(
+                f"{self.git_dir}: cannot read {path}@{self.commit[:7]}: {out.stderr.decode().strip()}"
+            )
         text = out.stdout.decode("utf-8-sig")
         if text.startswith("version https://git-lfs"):
             raise SystemExit(f"{path} is a Git LFS pointer, not data")
@@ -145,11 +147,21 @@ def pair(
     }
 
 
-def benign(src: Source, mirror: Mirror, path: str, prompt: str, response: str, category: str, **extra: Any) -> Row:
+def benign(
+    src: Source, mirror: Mirror, path: str, prompt: str, response: str, category: str, **extra: Any
+) -> Row:
     """A helpful answer to a harmless question: safe by construction of the source (a benign task)."""
     return pair(
-        src, mirror, path, prompt, response,
-        label="safe", category=category, label_kind="response_harmful", label_origin="benign-task", **extra,
+        src,
+        mirror,
+        path,
+        prompt,
+        response,
+        label="safe",
+        category=category,
+        label_kind="response_harmful",
+        label_origin="benign-task",
+        **extra,
     )
 
 
@@ -167,7 +179,9 @@ def parse_mtbench(src: Source, m: Mirror) -> Iterator[Row]:
             if q is None:
                 continue
             answer = ref["choices"][0]["turns"][0]
-            yield benign(src, m, path, q["turns"][0], answer, q["category"], orig_id=f"{bench}-{ref['question_id']}")
+            yield benign(
+                src, m, path, q["turns"][0], answer, q["category"], orig_id=f"{bench}-{ref['question_id']}"
+            )
 
 
 _CALC = re.compile(r"<<[^>]*>>")
@@ -192,7 +206,9 @@ def parse_self_instruct(src: Source, m: Mirror) -> Iterator[Row]:
                 if clean(inst.get("input")):
                     prompt += "\n\n" + inst["input"].strip()
                 category = d.get("motivation_app") or d.get("name") or "instruction"
-                yield benign(src, m, path, prompt, clean(inst.get("output")), category, orig_id=f"{d['id']}-{j}")
+                yield benign(
+                    src, m, path, prompt, clean(inst.get("output")), category, orig_id=f"{d['id']}-{j}"
+                )
 
 
 def _arena_answer(msg: dict[str, Any]) -> str:
@@ -217,17 +233,35 @@ def parse_arena_hard(src: Source, m: Mirror) -> Iterator[Row]:
                 q = questions.get(d["uid"], {})
                 category = q.get("subcategory") or q.get("cluster") or q.get("category") or "chat"
                 yield benign(
-                    src, m, path, clean(msgs[0]["content"]), _arena_answer(msgs[1]), category,
-                    orig_id=f"{version}-{d['uid']}-{model}", model=model,
+                    src,
+                    m,
+                    path,
+                    clean(msgs[0]["content"]),
+                    _arena_answer(msgs[1]),
+                    category,
+                    orig_id=f"{version}-{d['uid']}-{model}",
+                    model=model,
                 )
 
 
 def parse_ruozhiba(src: Source, m: Mirror) -> Iterator[Row]:
     """Ruozhiba (弱智吧) trick questions, odd-sounding but harmless, answered by GPT-4o and GPT-4-turbo."""
-    for model, path in (("gpt-4o", "data/ruozhiba_qa2449_gpt4o.json"), ("gpt-4-turbo", "data/ruozhiba_qa2449_gpt4t.json")):
+    for model, path in (
+        ("gpt-4o", "data/ruozhiba_qa2449_gpt4o.json"),
+        ("gpt-4-turbo", "data/ruozhiba_qa2449_gpt4t.json"),
+    ):
         for i, d in enumerate(m.json(path)):
             prompt = clean(d["instruction"]) + ("\n" + clean(d["input"]) if clean(d.get("input")) else "")
-            yield benign(src, m, path, prompt, clean(d["output"]), "trick_question", orig_id=f"{model}-{i}", model=model)
+            yield benign(
+                src,
+                m,
+                path,
+                prompt,
+                clean(d["output"]),
+                "trick_question",
+                orig_id=f"{model}-{i}",
+                model=model,
+            )
 
 
 def parse_gaokao(src: Source, m: Mirror) -> Iterator[Row]:
@@ -243,7 +277,13 @@ def parse_gaokao(src: Source, m: Mirror) -> Iterator[Row]:
             analysis = clean(d.get("analysis"))
             response = (analysis + "\n" if analysis else "") + (f"答案：{answer}" if answer else "")
             yield benign(
-                src, m, path, clean(d["question"]), response.strip(), subject, lang="zh",
+                src,
+                m,
+                path,
+                clean(d["question"]),
+                response.strip(),
+                subject,
+                lang="zh",
                 orig_id=f"{subject}-{d.get('index', '')}-{d.get('year', '')}",
             )
 
@@ -259,7 +299,9 @@ def parse_kdconv(src: Source, m: Mirror) -> Iterator[Row]:
                 turns = [0, *[t for t in range(2, len(msgs) - 1, 2) if msgs[t].endswith(("？", "?"))][:2]]
                 for t in turns:
                     if t + 1 < len(msgs):
-                        yield benign(src, m, path, msgs[t], msgs[t + 1], domain, orig_id=f"{domain}-{split}-{i}-{t}")
+                        yield benign(
+                            src, m, path, msgs[t], msgs[t + 1], domain, orig_id=f"{domain}-{split}-{i}-{t}"
+                        )
 
 
 # ---------------------------------------------------------------- parsers: prompt sets with risk categories
@@ -270,9 +312,16 @@ def parse_flames(src: Source, m: Mirror) -> Iterator[Row]:
     path = "Flames_1k_Chinese.jsonl"
     for i, d in enumerate(m.jsonl(path)):
         yield pair(
-            src, m, path, clean(d["prompt"]), None,
-            label="unsafe", category=f"{d['dimension']}/{d['subcomponent']}", label_kind="prompt_harmful",
-            label_origin="authors", orig_id=str(i),
+            src,
+            m,
+            path,
+            clean(d["prompt"]),
+            None,
+            label="unsafe",
+            category=f"{d['dimension']}/{d['subcomponent']}",
+            label_kind="prompt_harmful",
+            label_origin="authors",
+            orig_id=str(i),
             label_note="risk probe written to elicit a harmful answer; many read as innocent questions",
         )
 
@@ -282,8 +331,15 @@ def parse_cvalues_prompts(src: Source, m: Mirror) -> Iterator[Row]:
     path = "dataset/cvalues_responsibility_prompts.jsonl"
     for d in m.jsonl(path):
         yield pair(
-            src, m, path, clean(d["prompt"]), None,
-            label="unsafe", category=d["domain_en"], label_kind="prompt_harmful", label_origin="authors",
+            src,
+            m,
+            path,
+            clean(d["prompt"]),
+            None,
+            label="unsafe",
+            category=d["domain_en"],
+            label_kind="prompt_harmful",
+            label_origin="authors",
             orig_id=str(d["id_"]),
             label_note="risk probe: a sensitive question needing a responsible answer, not always a harmful request",
         )
@@ -301,34 +357,126 @@ def parse_catqa_harmfulqa(src: Source, m: Mirror) -> Iterator[Row]:
             for sub, questions in subs.items():
                 for i, q in enumerate(questions):
                     yield pair(
-                        src, m, path, clean(q), None,
-                        label="unsafe", category=f"{top}/{sub.rstrip(':')}", label_kind="prompt_harmful",
-                        label_origin="authors", lang=lang, orig_id=f"{name}-{top}-{sub}-{i}", subset=name,
-                        label_note="harmful question" if name == "CatQA" else "harmful question about an academic topic",
+                        src,
+                        m,
+                        path,
+                        clean(q),
+                        None,
+                        label="unsafe",
+                        category=f"{top}/{sub.rstrip(':')}",
+                        label_kind="prompt_harmful",
+                        label_origin="authors",
+                        lang=lang,
+                        orig_id=f"{name}-{top}-{sub}-{i}",
+                        subset=name,
+                        label_note="harmful question"
+                        if name == "CatQA"
+                        else "harmful question about an academic topic",
                     )
 
 
 SOURCES: list[Source] = [
-    Source("mtbench", "lm-sys/FastChat", "0e6d3e4beaab66f4d3f93db72541a4abab8af28d", "Apache-2.0", "LICENSE",
-           "judge", parse_mtbench, "MT-bench + Vicuna-bench first-turn questions with GPT-4 reference answers"),
-    Source("gsm8k", "openai/grade-school-math", "3101c7d5072418e28b9008a6636bde82a006892c", "MIT", "LICENSE",
-           "judge", parse_gsm8k, "GSM8K maths word problems with human-written solutions", max_rows=3000),
-    Source("selfinstruct", "yizhongw/self-instruct", "0b26ccaa415992100fa32df62d41b994cf928e23", "Apache-2.0",
-           "LICENSE", "judge", parse_self_instruct, "Self-Instruct human-written seed and user-oriented tasks"),
-    Source("arenahard", "lmarena/arena-hard-auto", "196f6b826783b3da7310e361a805fa36f0be83f3", "Apache-2.0",
-           "LICENSE", "judge", parse_arena_hard, "Arena-Hard real user questions with GPT-3.5/GPT-4/o3-mini answers"),
-    Source("ruozhiba", "ymcui/Chinese-LLaMA-Alpaca-3", "58a4b6c10d44d7350e9f198088cf1e9271b666f5", "Apache-2.0",
-           "LICENSE", "judge", parse_ruozhiba, "Ruozhiba trick questions with GPT-4o / GPT-4-turbo answers"),
-    Source("gaokao", "OpenLMLab/GAOKAO-Bench", "6dbb24f8d8439041e5431c4c184a582182a6ce9c", "Apache-2.0", "LICENSE",
-           "judge", parse_gaokao, "Chinese gaokao exam questions with official answers and analysis"),
-    Source("kdconv", "thu-coai/KdConv", "653db76432de09a004ba708a68f8bbd5500e6bec", "Apache-2.0", "LICENSE",
-           "judge", parse_kdconv, "KdConv human-human Chinese chats: opening turn and later questions, with the human reply"),
-    Source("flames", "AIFlames/Flames", "234bcb7a4a9da44c4177d2c2005e3bf8a582a5fc", "Apache-2.0", "LICENSE",
-           "prompts", parse_flames, "Flames adversarial Chinese prompts with harm dimension"),
-    Source("catqa", "declare-lab/red-instruct", "73c759c93d2f6b1d8c7b058ab7bcec5fb0c28fa2", "Apache-2.0", "LICENSE",
-           "prompts", parse_catqa_harmfulqa, "CatQA (en/zh) and HarmfulQA (en) harmful questions with categories"),
-    Source("cvalues", "X-PLUG/CValues", "3018d3886890d04c95c9051c7055fb19e36ef592", "Apache-2.0", "LICENSE",
-           "prompts", parse_cvalues_prompts, "CValues responsibility prompts with domain"),
+    Source(
+        "mtbench",
+        "lm-sys/FastChat",
+        "0e6d3e4beaab66f4d3f93db72541a4abab8af28d",
+        "Apache-2.0",
+        "LICENSE",
+        "judge",
+        parse_mtbench,
+        "MT-bench + Vicuna-bench first-turn questions with GPT-4 reference answers",
+    ),
+    Source(
+        "gsm8k",
+        "openai/grade-school-math",
+        "3101c7d5072418e28b9008a6636bde82a006892c",
+        "MIT",
+        "LICENSE",
+        "judge",
+        parse_gsm8k,
+        "GSM8K maths word problems with human-written solutions",
+        max_rows=3000,
+    ),
+    Source(
+        "selfinstruct",
+        "yizhongw/self-instruct",
+        "0b26ccaa415992100fa32df62d41b994cf928e23",
+        "Apache-2.0",
+        "LICENSE",
+        "judge",
+        parse_self_instruct,
+        "Self-Instruct human-written seed and user-oriented tasks",
+    ),
+    Source(
+        "arenahard",
+        "lmarena/arena-hard-auto",
+        "196f6b826783b3da7310e361a805fa36f0be83f3",
+        "Apache-2.0",
+        "LICENSE",
+        "judge",
+        parse_arena_hard,
+        "Arena-Hard real user questions with GPT-3.5/GPT-4/o3-mini answers",
+    ),
+    Source(
+        "ruozhiba",
+        "ymcui/Chinese-LLaMA-Alpaca-3",
+        "58a4b6c10d44d7350e9f198088cf1e9271b666f5",
+        "Apache-2.0",
+        "LICENSE",
+        "judge",
+        parse_ruozhiba,
+        "Ruozhiba trick questions with GPT-4o / GPT-4-turbo answers",
+    ),
+    Source(
+        "gaokao",
+        "OpenLMLab/GAOKAO-Bench",
+        "6dbb24f8d8439041e5431c4c184a582182a6ce9c",
+        "Apache-2.0",
+        "LICENSE",
+        "judge",
+        parse_gaokao,
+        "Chinese gaokao exam questions with official answers and analysis",
+    ),
+    Source(
+        "kdconv",
+        "thu-coai/KdConv",
+        "653db76432de09a004ba708a68f8bbd5500e6bec",
+        "Apache-2.0",
+        "LICENSE",
+        "judge",
+        parse_kdconv,
+        "KdConv human-human Chinese chats: opening turn and later questions, with the human reply",
+    ),
+    Source(
+        "flames",
+        "AIFlames/Flames",
+        "234bcb7a4a9da44c4177d2c2005e3bf8a582a5fc",
+        "Apache-2.0",
+        "LICENSE",
+        "prompts",
+        parse_flames,
+        "Flames adversarial Chinese prompts with harm dimension",
+    ),
+    Source(
+        "catqa",
+        "declare-lab/red-instruct",
+        "73c759c93d2f6b1d8c7b058ab7bcec5fb0c28fa2",
+        "Apache-2.0",
+        "LICENSE",
+        "prompts",
+        parse_catqa_harmfulqa,
+        "CatQA (en/zh) and HarmfulQA (en) harmful questions with categories",
+    ),
+    Source(
+        "cvalues",
+        "X-PLUG/CValues",
+        "3018d3886890d04c95c9051c7055fb19e36ef592",
+        "Apache-2.0",
+        "LICENSE",
+        "prompts",
+        parse_cvalues_prompts,
+        "CValues responsibility prompts with domain",
+    ),
 ]
 
 
@@ -438,11 +586,18 @@ def main(argv: list[str] | None = None) -> int:
                 for row in rows:
                     fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             entry = {
-                "key": src.key, "file": name, "rows": len(rows), "lang": lang,
+                "key": src.key,
+                "file": name,
+                "rows": len(rows),
+                "lang": lang,
                 "labels": dict(Counter(r["label"] for r in rows)),
                 "label_origin": dict(Counter(r["label_origin"] for r in rows)),
-                "repo": src.repo, "commit": src.commit, "licence": src.licence, "licence_file": src.licence_file,
-                "description": src.description, "dropped": dict(dropped),
+                "repo": src.repo,
+                "commit": src.commit,
+                "licence": src.licence,
+                "licence_file": src.licence_file,
+                "description": src.description,
+                "dropped": dict(dropped),
             }
             manifest.append(entry)
             print(f"{name}: {len(rows)} rows {entry['labels']} dropped {dict(dropped)}", file=sys.stderr)
