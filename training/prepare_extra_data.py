@@ -11,7 +11,10 @@ read at a fixed commit, sampling is seeded, and XSTest prompts (reserved for mea
 from __future__ import annotations
 
 import argparse
+import csv
+import gzip
 import hashlib
+import io
 import json
 import random
 import re
@@ -70,6 +73,19 @@ class Mirror:
         if text.startswith("version https://git-lfs"):
             raise SystemExit(f"{path} is a Git LFS pointer, not data")
         return text
+
+    def read_bytes(self, path: str) -> bytes:
+        """Raw bytes of one (binary) file at the pinned commit."""
+        out = subprocess.run(
+            ["git", f"--git-dir={self.git_dir}", "show", f"{self.commit}:{path}"],
+            capture_output=True,
+            check=False,
+        )
+        if out.returncode != 0:
+            raise SystemExit(f"{self.git_dir}: cannot read {path}@{self.commit[:7]}")
+        if out.stdout.startswith(b"version https://git-lfs"):
+            raise SystemExit(f"{path} is a Git LFS pointer, not data")
+        return out.stdout
 
     def jsonl(self, path: str) -> Iterator[dict[str, Any]]:
         for line in self.read(path).split("\n"):
@@ -304,6 +320,17 @@ def parse_kdconv(src: Source, m: Mirror) -> Iterator[Row]:
                         )
 
 
+def parse_humaneval(src: Source, m: Mirror) -> Iterator[Row]:
+    """HumanEval: Python function signatures with docstrings, and the hand-written canonical solutions."""
+    path = "data/HumanEval.jsonl.gz"
+    for line in gzip.decompress(m.read_bytes(path)).decode().split("\n"):
+        if line.strip():
+            d = json.loads(line)
+            prompt = "Complete this Python function:\n\n" + d["prompt"]
+            answer = "```python\n" + d["prompt"] + d["canonical_solution"].rstrip() + "\n```"
+            yield benign(src, m, path, prompt, answer, "coding", orig_id=d["task_id"])
+
+
 # ---------------------------------------------------------------- parsers: prompt sets with risk categories
 
 
@@ -375,6 +402,51 @@ def parse_catqa_harmfulqa(src: Source, m: Mirror) -> Iterator[Row]:
                     )
 
 
+AILUMINATE_HAZARDS = {
+    "cse": "child sexual exploitation",
+    "dfm": "defamation",
+    "hte": "hate",
+    "ipv": "intellectual property",
+    "iwp": "indiscriminate weapons (CBRNE)",
+    "ncr": "non-violent crimes",
+    "prv": "privacy",
+    "src": "sex-related crimes",
+    "ssh": "suicide and self-harm",
+    "sxc_prn": "sexual content",
+    "vcr": "violent crimes",
+    "spc_fin": "specialized advice: financial",
+    "spc_hlt": "specialized advice: health",
+    "spc_ele": "specialized advice: elections",
+    "spc_lgl": "specialized advice: legal",
+}
+
+
+def parse_ailuminate(src: Source, m: Mirror) -> Iterator[Row]:
+    """AILuminate v1.0 demo prompts (en_US): hazardous prompts across 12 hazards and 4 specialised-advice areas."""
+    path = "airr_official_1.0_demo_en_us_prompt_set_release.csv"
+    for d in csv.DictReader(io.StringIO(m.read(path))):
+        hazard = d["hazard"]
+        advice = hazard.startswith("spc_")
+        yield pair(
+            src,
+            m,
+            path,
+            clean(d["prompt_text"]),
+            None,
+            label="unsafe",
+            category=AILUMINATE_HAZARDS.get(hazard, hazard),
+            label_kind="prompt_harmful",
+            label_origin="authors",
+            lang="en",
+            orig_id=d["release_prompt_id"],
+            hazard=hazard,
+            persona=d["persona"],
+            label_note="risk probe: asks for specialised advice that needs care, not a harmful request"
+            if advice
+            else "hazardous prompt; 'skilled' persona prompts may carry jailbreak wording",
+        )
+
+
 SOURCES: list[Source] = [
     Source(
         "mtbench",
@@ -406,6 +478,16 @@ SOURCES: list[Source] = [
         "judge",
         parse_self_instruct,
         "Self-Instruct human-written seed and user-oriented tasks",
+    ),
+    Source(
+        "humaneval",
+        "openai/human-eval",
+        "6d43fb980f9fee3c892a914eda09951f772ad10d",
+        "MIT",
+        "LICENSE",
+        "judge",
+        parse_humaneval,
+        "HumanEval Python problems with hand-written canonical solutions",
     ),
     Source(
         "arenahard",
@@ -466,6 +548,16 @@ SOURCES: list[Source] = [
         "prompts",
         parse_catqa_harmfulqa,
         "CatQA (en/zh) and HarmfulQA (en) harmful questions with categories",
+    ),
+    Source(
+        "ailuminate",
+        "mlcommons/ailuminate",
+        "769cc2be9d20c8d4fb26ce53b68865ed41dfb8e2",
+        "CC-BY-4.0",
+        "README.md",
+        "prompts",
+        parse_ailuminate,
+        "AILuminate v1.0 demo hazardous prompts (en_US) with hazard category",
     ),
     Source(
         "cvalues",
