@@ -21,6 +21,8 @@ import re
 import subprocess
 import sys
 import unicodedata
+import xml.etree.ElementTree as ET
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -87,6 +89,25 @@ class Mirror:
             raise SystemExit(f"{path} is a Git LFS pointer, not data")
         return out.stdout
 
+    def read_many(self, paths: list[str]) -> Iterator[tuple[str, bytes]]:
+        """Raw bytes of many files at the pinned commit, through one `git cat-file --batch`."""
+        request = "".join(f"{self.commit}:{p}\n" for p in paths).encode()
+        out = subprocess.run(
+            ["git", f"--git-dir={self.git_dir}", "cat-file", "--batch"],
+            input=request,
+            capture_output=True,
+            check=True,
+        ).stdout
+        pos = 0
+        for path in paths:
+            header_end = out.index(b"\n", pos)
+            header = out[pos:header_end].split()
+            if len(header) != 3:
+                raise SystemExit(f"{self.git_dir}: cannot read {path}@{self.commit[:7]}")
+            size = int(header[2])
+            yield path, out[header_end + 1 : header_end + 1 + size]
+            pos = header_end + 1 + size + 1
+
     def jsonl(self, path: str) -> Iterator[dict[str, Any]]:
         for line in self.read(path).split("\n"):
             if line.strip():
@@ -97,7 +118,15 @@ class Mirror:
 
     def ls(self, prefix: str) -> list[str]:
         out = subprocess.run(
-            ["git", f"--git-dir={self.git_dir}", "ls-tree", "-r", "--name-only", self.commit, prefix],
+            [
+                "git",
+                f"--git-dir={self.git_dir}",
+                "ls-tree",
+                "-r",
+                "--name-only",
+                self.commit,
+                *([prefix] if prefix else []),
+            ],
             capture_output=True,
             check=True,
         )
@@ -331,6 +360,86 @@ def parse_humaneval(src: Source, m: Mirror) -> Iterator[Row]:
             yield benign(src, m, path, prompt, answer, "coding", orig_id=d["task_id"])
 
 
+def parse_gpteacher_code(src: Source, m: Mirror) -> Iterator[Row]:
+    """GPTeacher Codegen-Instruct: programming tasks with GPT-4 answers."""
+    path = "Codegen/codegen-instruct.json"
+    for i, d in enumerate(m.json(path)):
+        prompt = clean(d["instruction"]) + ("\n\n" + clean(d["input"]) if clean(d.get("input")) else "")
+        yield benign(src, m, path, prompt, clean(d["response"]), "coding", orig_id=str(i))
+
+
+_WS = re.compile(r"[ \t]+")
+
+
+def parse_medquad(src: Source, m: Mirror) -> Iterator[Row]:
+    """MedQuAD: consumer health questions with answers from NIH websites (collections with answers only)."""
+    paths = [
+        p
+        for p in m.ls("")
+        if p.endswith(".xml") and not p.startswith(("10_MPlus_ADAM", "11_MPlusDrugs", "12_MPlusHerbs"))
+    ]
+    for path, blob in m.read_many(paths):
+        doc = ET.fromstring(blob)
+        for qa in doc.iter("QAPair"):
+            q, a = qa.find("Question"), qa.find("Answer")
+            if q is None or a is None or not (a.text or "").strip():
+                continue
+            answer = "\n".join(_WS.sub(" ", line).strip() for line in a.text.strip().splitlines())
+            answer = re.sub(r"\n{3,}", "\n\n", answer)
+            yield benign(
+                src,
+                m,
+                path,
+                clean(q.text),
+                answer,
+                q.get("qtype") or "health",
+                lang="en",
+                orig_id=q.get("qid"),
+                collection=path.split("/", 1)[0],
+            )
+
+
+def parse_crosswoz(src: Source, m: Mirror) -> Iterator[Row]:
+    """CrossWOZ: Chinese Wizard-of-Oz travel dialogues; each user turn with the human wizard's reply."""
+    for split in ("val", "test"):
+        path = f"data/crosswoz/{split}.json.zip"
+        with zipfile.ZipFile(io.BytesIO(m.read_bytes(path))) as z:
+            dialogues = json.loads(z.read(f"{split}.json"))
+        for key, d in dialogues.items():
+            msgs = d["messages"]
+            for t in range(len(msgs) - 1):
+                if msgs[t]["role"] == "usr" and msgs[t + 1]["role"] == "sys":
+                    yield benign(
+                        src,
+                        m,
+                        path,
+                        clean(msgs[t]["content"]),
+                        clean(msgs[t + 1]["content"]),
+                        d.get("type", "travel"),
+                        orig_id=f"{split}-{key}-{t}",
+                    )
+
+
+def parse_cmedqa_toyhom(src: Source, m: Mirror) -> Iterator[Row]:
+    """Chinese medical dialogue data (内科 sample): patient questions with doctors' answers from an online site."""
+    path = "样例_内科5000-6000.csv"
+    text = m.read_bytes(path).decode("gb18030", errors="replace")
+    for i, d in enumerate(csv.DictReader(io.StringIO(text))):
+        question = clean(d.get("ask"))
+        title = clean(d.get("title"))
+        prompt = question if title and title in question else f"{title}\n{question}".strip()
+        yield benign(
+            src,
+            m,
+            path,
+            prompt,
+            clean(d.get("answer")),
+            clean(d.get("department")) or "medical",
+            lang="zh",
+            orig_id=str(i),
+        )
+
+
 # ---------------------------------------------------------------- parsers: prompt sets with risk categories
 
 
@@ -500,6 +609,28 @@ SOURCES: list[Source] = [
         "Arena-Hard real user questions with GPT-3.5/GPT-4/o3-mini answers",
     ),
     Source(
+        "gpteacher",
+        "teknium1/GPTeacher",
+        "481075123c29854bddb82655badeef6a438f2436",
+        "MIT",
+        "LICENSE",
+        "judge",
+        parse_gpteacher_code,
+        "GPTeacher Codegen-Instruct programming tasks with GPT-4 answers",
+        max_rows=2000,
+    ),
+    Source(
+        "medquad",
+        "abachaa/MedQuAD",
+        "577bd37b96c02d1833b2c9eed2de9f96964e96cb",
+        "CC-BY-4.0",
+        "LICENSE.txt",
+        "judge",
+        parse_medquad,
+        "MedQuAD consumer health questions with NIH answers",
+        max_rows=4000,
+    ),
+    Source(
         "ruozhiba",
         "ymcui/Chinese-LLaMA-Alpaca-3",
         "58a4b6c10d44d7350e9f198088cf1e9271b666f5",
@@ -528,6 +659,28 @@ SOURCES: list[Source] = [
         "judge",
         parse_kdconv,
         "KdConv human-human Chinese chats: opening turn and later questions, with the human reply",
+    ),
+    Source(
+        "crosswoz",
+        "thu-coai/CrossWOZ",
+        "df82c9fdff91b9b130f2d6b89110d3870ba6260e",
+        "Apache-2.0",
+        "LICENSE",
+        "judge",
+        parse_crosswoz,
+        "CrossWOZ Chinese travel dialogues: user turn and the human wizard's reply",
+        max_rows=4000,
+    ),
+    Source(
+        "cmedical",
+        "Toyhom/Chinese-medical-dialogue-data",
+        "26724a4357fcd142f0cab81188cacf1a2dd8a827",
+        "MIT",
+        "LICENSE",
+        "judge",
+        parse_cmedqa_toyhom,
+        "Chinese medical Q&A (内科 sample): patient question, doctor's answer",
+        max_rows=4000,
     ),
     Source(
         "flames",
