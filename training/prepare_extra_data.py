@@ -29,6 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from seval.defense.lang import detect_lang as seval_detect_lang  # one language check for all of seval
+
 MAX_ROWS = 20_000
 SEED = 20261202
 XSTEST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "prompts_xstest_prompts.jsonl"
@@ -135,26 +138,16 @@ class Mirror:
 
 # ---------------------------------------------------------------- helpers
 
-_CJK = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _KANA_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af]")
-_LATIN = re.compile(r"[A-Za-z]")
 _OTHER_SCRIPT = re.compile(r"[\u0400-\u04ff\u0590-\u06ff\u0900-\u0dff\u0e00-\u0e7f]")
 
 
 def detect_lang(text: str) -> str | None:
-    """'zh', 'en' or None (another language or too mixed to tell)."""
-    if _KANA_HANGUL.search(text):
+    """'zh' or 'en' (seval's own detector), or None for text in another script (Japanese, Korean, Cyrillic...)."""
+    letters = sum(1 for ch in text if ch.isalpha())
+    if not letters or _KANA_HANGUL.search(text) or len(_OTHER_SCRIPT.findall(text)) > 0.05 * letters:
         return None
-    cjk = len(_CJK.findall(text))
-    latin = len(_LATIN.findall(text))
-    other = len(_OTHER_SCRIPT.findall(text))
-    if other > 0.05 * (cjk + latin + other):
-        return None
-    if cjk >= 0.15 * (cjk + latin) and cjk >= 2:
-        return "zh"
-    if cjk == 0 and latin >= 3:
-        return "en"
-    return None
+    return seval_detect_lang(text)
 
 
 def norm_key(text: str) -> str:
@@ -768,8 +761,11 @@ def build(src: Source, mirror_root: Path, reserved: set[str]) -> tuple[dict[str,
             dropped["duplicate"] += 1
             continue
         seen.add(key)
+        # a language fixed by the parser is trusted (exam maths is zh with many Latin letters); otherwise the
+        # prompt decides and a reply in the other language (a translation task, a mixed thread) is dropped
         lang = row["lang"] or detect_lang(prompt)
-        if lang not in ("en", "zh") or (response is not None and detect_lang(response) not in (lang, None)):
+        mixed = row["lang"] is None and response is not None and detect_lang(response) not in (lang, None)
+        if lang not in ("en", "zh") or mixed:
             dropped["other_language"] += 1
             continue
         digest = hashlib.sha1(f"{src.key}\0{prompt}\0{response or ''}".encode()).hexdigest()[:12]
