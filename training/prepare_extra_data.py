@@ -719,14 +719,18 @@ SOURCES: list[Source] = [
 
 
 NOTES = [
-    "Every `judge_extra_*` file so far is the safe class only (`benign-task`): helpful answers to harmless "
-    "questions. Mix them with the labelled unsafe rows of ../shared/data, or the critic learns 'new source = safe'.",
-    "`prompts_extra_*` rows are risk probes (`label` unsafe, `label_kind` prompt_harmful, no response); Flames and "
-    "CValues prompts often read as innocent questions (see `label_note`), CatQA/HarmfulQA are plainly harmful.",
-    "GSM8K is capped at 3,000 rows (of 8,792) so maths does not dominate; GAOKAO answers are exam-style "
-    "(analysis + '答案：X'); KdConv replies are short human chat turns; arena-hard is mostly coding and maths.",
-    "Not available in the store (no snapshot, Git LFS pointers or files over 4 MiB): Libr-AI/do-not-answer, "
-    "thu-coai/Safety-Prompts data files, anthropics/hh-rlhf helpful-base (LFS), Dolly (Hugging Face only).",
+    "Every `judge_extra_*` file is the safe class only (`benign-task`): helpful answers to harmless questions, "
+    "and (ruozhiba, medical, arena-hard) safe answers to risky-sounding ones. Mix them with the labelled unsafe "
+    "rows of ../shared/data, or the critic learns 'new source = safe'.",
+    "`prompts_extra_*` rows are risk probes (`label` unsafe, `label_kind` prompt_harmful, no response); Flames, "
+    "CValues and AILuminate specialised-advice prompts often read as innocent questions (see `label_note`), "
+    "CatQA/HarmfulQA are plainly harmful.",
+    "Capped by seeded sampling so no domain dominates: GSM8K 3,000, GPTeacher 2,000, MedQuAD, CrossWOZ and "
+    "Chinese medical 4,000 each. GAOKAO answers are exam-style (analysis + '答案：X'); KdConv and CrossWOZ replies "
+    "are short human turns; arena-hard and GPTeacher are mostly coding.",
+    "No new (prompt, response, label) set with human harmfulness labels could be had: do-not-answer (no "
+    "snapshot), Safety-Prompts and CValues comparison files (over 4 MiB), hh-rlhf helpful-base (Git LFS), "
+    "Chinese Do-Not-Answer (NC). See training/DATA_SOURCES.md.",
 ]
 
 
