@@ -22,7 +22,7 @@ from seval.models.policy import with_policy
 from seval.records import Message, TestCase, md5_hex
 from seval.registry import Registry
 
-ATTACKS: Registry[type[Attack]] = Registry("attack", "seval.attacks")
+ATTACKS: Registry[type[Attack]] = Registry("attack", "seval.attacks", group="seval.attacks")
 
 #: the ten attacks of S-Eval, with the names used in its released data
 SEVAL_ATTACKS: tuple[str, ...] = (

@@ -12,7 +12,7 @@ from seval.registry import Registry
 if TYPE_CHECKING:
     from seval.models.policy import CallPolicy
 
-CRITICS: Registry[Callable[..., Critic]] = Registry("critic", "seval.critic")
+CRITICS: Registry[Callable[..., Critic]] = Registry("critic", "seval.critic", group="seval.critics")
 
 #: the critic `seval run` and `seval critic validate` use unless told otherwise
 DEFAULT_CRITIC = "embedded"

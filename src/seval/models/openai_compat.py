@@ -89,10 +89,10 @@ class OpenAICompatible(ModelBackend):
         return headers
 
     def _client_kind(self) -> str:
-        """SEVAL_HTTP_CLIENT picks the HTTP client (aiohttp, httpx, fast); bench/bench_runner.py compares them."""
-        kind = os.environ.get("SEVAL_HTTP_CLIENT", "").lower()
-        if kind in ("aiohttp", "httpx"):
-            return kind
+        """`fast` (raw asyncio, the default: bench/bench_runner.py measured 1.13x ideal against httpx's 5.3x and
+        aiohttp's 1.43x) or `httpx` (proxies, or SEVAL_HTTP_CLIENT=httpx)."""
+        if os.environ.get("SEVAL_HTTP_CLIENT", "").lower() == "httpx":
+            return "httpx"
         return "fast" if self._use_fast_client() else "httpx"
 
     def _use_fast_client(self) -> bool:
@@ -112,14 +112,6 @@ class OpenAICompatible(ModelBackend):
             self._client = None
         self._client_loop = loop
         if self._client is None:
-            if self._client_kind() == "aiohttp":
-                import aiohttp
-
-                connector = aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=self.max_connections)
-                self._client = aiohttp.ClientSession(
-                    headers=self._headers(), connector=connector, trust_env=True,
-                    timeout=aiohttp.ClientTimeout(total=self.timeout, connect=min(10.0, self.timeout)))
-                return self._client
             if self._client_kind() == "fast":
                 from seval.models.fasthttp import FastHTTPClient
 
@@ -158,8 +150,6 @@ class OpenAICompatible(ModelBackend):
 
     async def _generate(self, messages: list[Message], params: GenParams) -> Completion:
         client = self._get_client()
-        if hasattr(client, "ws_connect"):  # aiohttp
-            return await self._generate_aiohttp(client, messages, params)
         if not hasattr(client, "request"):  # the fast client
             return await self._generate_fast(client, messages, params)
         import httpx
@@ -175,25 +165,6 @@ class OpenAICompatible(ModelBackend):
         if resp.status_code >= 400:
             raise classify_http_error(resp.status_code, resp.text, resp.headers)
         return parse_chat_response(resp.content, latency, self.model)
-
-    async def _generate_aiohttp(self, client: Any, messages: list[Message], params: GenParams) -> Completion:
-        import aiohttp
-
-        body = json.dumps(self.request_body(messages, params), ensure_ascii=False).encode("utf-8")
-        t0 = time.perf_counter()
-        try:
-            async with client.post(self.base_url + "/chat/completions", data=body,
-                                   headers={"Content-Type": "application/json"}) as resp:
-                content = await resp.read()
-                status, headers = resp.status, resp.headers
-        except TimeoutError:
-            raise ModelCallError(ErrorKind.TIMEOUT, f"no answer within {self.timeout:g}s") from None
-        except aiohttp.ClientError as exc:
-            raise ModelCallError(ErrorKind.CONNECTION, f"{type(exc).__name__}: {exc}"[:300]) from None
-        latency = time.perf_counter() - t0
-        if status >= 400:
-            raise classify_http_error(status, content.decode("utf-8", "replace"), headers)
-        return parse_chat_response(content, latency, self.model)
 
     async def _generate_fast(self, client: Any, messages: list[Message], params: GenParams) -> Completion:
         from seval.models.fasthttp import HTTPError
@@ -213,8 +184,7 @@ class OpenAICompatible(ModelBackend):
 
     async def aclose(self) -> None:
         if self._client is not None:
-            close = getattr(self._client, "aclose", None) or self._client.close  # aiohttp: close()
-            await close()
+            await self._client.aclose()
             self._client = None
 
 
