@@ -33,7 +33,7 @@ MODES = ("majority", "any-unsafe", "weighted")
 def split_top(text: str, sep: str) -> list[str]:
     """Split on `sep` outside square brackets."""
     parts: list[str] = []
-    depth, cur = 0, []
+    depth, cur = 0, list[str]()
     for ch in text:
         if ch == "[":
             depth += 1

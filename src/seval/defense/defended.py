@@ -227,8 +227,9 @@ class DefendedModel(ModelBackend):
             if not todo:
                 break
             items = [JudgeItem(prompt=prompts[i], response=results[i].text, lang=sels[i].lang,  # type: ignore[union-attr]
-                               dimension=(sels[i].dimensions or [None])[0],
-                               category=(sels[i].categories or [None])[0], id=str(i)) for i in todo]
+                               dimension=sels[i].dimensions[0] if sels[i].dimensions else None,
+                               category=sels[i].categories[0] if sels[i].categories else None, id=str(i))
+                     for i in todo]
             t0 = time.perf_counter()
             verdicts = await critic.judge(items)
             judge_s += time.perf_counter() - t0

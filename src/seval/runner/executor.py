@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from seval.critic.base import Critic
 from seval.models.base import ModelBackend, build_messages
@@ -72,7 +72,11 @@ class RunStats:
                 "wall_s": round(self.wall_s, 3)}
 
 
-ProgressFn = Callable[[int], None]
+class ProgressFn(Protocol):
+    """Told how many cases finished (default 1)."""
+
+    def __call__(self, n: int = 1) -> None: ...
+
 
 
 class Executor:
