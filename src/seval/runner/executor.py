@@ -3,7 +3,8 @@
 Cases stream through in chunks (bounded memory); finished work is looked up in the run store first, so an
 interrupted run resumes without calling the model again. Each new request goes through the target's
 CallGuard from the run's CallPolicy (adaptive concurrency, retries, circuit breaker, budget); the critic's
-models were built with the same policy, so their calls are metered and stopped with the run's. Every case ends in exactly one state:
+models were built with the same policy, so their calls are metered and stopped with the run's. Every case
+ends in exactly one state:
 ok, content_filter, error (with its kind) -- or, when the run stops early (budget, endpoint down), not_run,
 left unrecorded so the same command continues it. Rows are committed on the event-loop tick after they
 complete, so kill -9 loses at most the answers of one tick.
