@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs seval with every extra the tests use, then runs the whole test suite.
+# Installs seval with every extra the tests use, type-checks src/ with mypy, then runs the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # CPU torch from the local wheel first, so no dependency pulls a CUDA build
@@ -7,4 +7,6 @@ python3 -m pip install -q torch==2.13.0
 # portable llama.cpp build: -march=native crashes on CPUs with AMX inside some sandboxes
 CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}" \
   python3 -m pip install -q -e ".[local,embed,dev]"
+# types first: src/ checked by mypy ([tool.mypy] in pyproject.toml; strict on the call policy and registry)
+python3 -m mypy
 python3 -m pytest -q "$@"

@@ -122,31 +122,37 @@ async def arun_benchmark(
     from seval.critic.base import Critic, resolve_critic
     from seval.io import starter_path
     from seval.models.base import ModelBackend, resolve_model
-    from seval.runner.budget import Meter, Price, PriceTable
-    from seval.runner.executor import Executor, RetryPolicy
+    from seval.models.budget import Price, PriceTable
+    from seval.models.policy import CallPolicy
+    from seval.runner.executor import Executor
     from seval.runner.store import RunStore
 
     params = params or GenParams()
     bench_path = Path(bench) if bench else starter_path()
     if not bench_path.exists():
         raise SevalError(f"benchmark file not found: {bench_path}")
-    backend: ModelBackend = target if isinstance(target, ModelBackend) else resolve_model(target, **(model_options or {}))
-    target_spec = backend.spec
+    model_options = dict(model_options or {})
     if timeout is not None:
         if timeout <= 0:
             raise SevalError(f"--timeout must be > 0 seconds, got {timeout}")
-        if hasattr(backend, "timeout"):
-            backend.timeout = timeout
+        if isinstance(target, ModelBackend):
+            raise SevalError("--timeout applies to a target given as a model string; set the timeout on the "
+                             "backend object passed as target")
+        model_options["timeout"] = timeout  # the backend takes it as an option (in-process ones reject it)
+    backend: ModelBackend = target if isinstance(target, ModelBackend) else resolve_model(target, **model_options)
+    target_spec = backend.spec
     if (price_in is None) != (price_out is None):
         raise SevalError("give both --price-in and --price-out (USD per 1M input / output tokens)")
     price = Price(price_in, price_out) if price_in is not None and price_out is not None else None
     price_table = PriceTable.load(prices)
-    meter = Meter(max_requests=max_requests, max_cost=max_cost)
+    # one policy for every model call of the run: target, judges, the defense's output check
+    policy = CallPolicy.from_limits(max_retries=max_retries, max_requests=max_requests, max_cost=max_cost,
+                                    prices=price_table, max_wait=max_wait, on_event=_stderr_event)
     if defense:
         from seval.defense import resolve_defense
 
-        backend = resolve_defense(defense).wrap(backend)
-    judge: Critic = critic if isinstance(critic, Critic) else resolve_critic(critic)
+        backend = resolve_defense(defense, policy=policy).wrap(backend)
+    judge: Critic = critic if isinstance(critic, Critic) else resolve_critic(critic, policy=policy)
     out_dir = Path(out) if out else default_out_dir(target_spec, str(bench) if bench else None, defense)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -175,15 +181,14 @@ async def arun_benchmark(
     }
     if retry_errors:
         store.delete_errors()
-    executor = Executor(backend, judge, store, params, concurrency=concurrency,
-                        retry=RetryPolicy(max_retries=max_retries), preprocess=_think_stripper(), meter=meter,
-                        prices=price_table, price=price, max_wait=max_wait, on_event=_stderr_event)
+    executor = Executor(backend, judge, store, params, concurrency=concurrency, preprocess=_think_stripper(),
+                        policy=policy, price=price, on_event=_stderr_event)
     try:
         if progress:
             from seval.runner.progress import progress_bar
 
             with progress_bar(total, f"{run_meta['target']}") as advance:
-                executor.on_event = advance.message
+                executor.on_event = policy.on_event = advance.message
                 stats = await executor.run(load_cases(bench_path, lang, limit), on_progress=advance)
         else:
             stats = await executor.run(load_cases(bench_path, lang, limit))

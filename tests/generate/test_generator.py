@@ -53,14 +53,24 @@ async def test_job_dropped_after_all_attempts(scripted: Callable) -> None:
 
 async def test_errors_counted_and_short_lists_dropped(scripted: Callable) -> None:
     def script(m: list[Message], p: GenParams, k: int) -> str | ModelCallError:
-        if k == 1:
-            return ModelCallError(ErrorKind.TIMEOUT, "slow")
+        if k == 1:  # the provider's filter refused this framing: the next framing is tried
+            return ModelCallError(ErrorKind.CONTENT_FILTER, "filtered")
         return json.dumps(["Only one question here, how?", 1, 2])
 
     cases, stats = await generate_cases(scripted(script), TAX, [RISK], ["en"], GenerateConfig(per_risk=3, batch_size=3))
     assert len(cases) == 1
-    assert stats.errors == 1 and stats.error_kinds == {"timeout": 1}
+    assert stats.errors == 1 and stats.error_kinds == {"content_filter": 1} and stats.retries == 1
     assert stats.generated == 1 and stats.dropped == 2
+
+
+async def test_transient_errors_are_retried_by_the_call_policy(scripted: Callable) -> None:
+    def script(m: list[Message], p: GenParams, k: int) -> str | ModelCallError:
+        return ModelCallError(ErrorKind.TIMEOUT, "slow") if k == 1 else json.dumps(["How would one do it?"])
+
+    backend = scripted(script)
+    cases, stats = await generate_cases(backend, TAX, [RISK], ["en"], GenerateConfig(per_risk=1, batch_size=1))
+    assert len(cases) == 1 and stats.errors == 0 and stats.calls == 1  # one generator call, the policy retried
+    assert len(backend.calls) == 2
 
 
 async def test_extra_items_discarded_and_numbered_fallback(scripted: Callable) -> None:

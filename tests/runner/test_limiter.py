@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from seval.runner.limiter import AdaptiveLimiter
+from seval.models.limiter import AdaptiveLimiter
 
 
 class Clock:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from seval.errors import SevalError
-from seval.runner.budget import Meter, Price, PriceTable, is_in_process, model_name
-from seval.runner.policy import BudgetReached
+from seval.models.budget import Meter, Price, PriceTable, is_in_process, model_name
+from seval.models.retry import BudgetReached
 
 
 def test_packaged_table_lookups() -> None:
@@ -46,7 +46,7 @@ def test_meter_costs_and_budgets() -> None:
         m.check()
     d = m.to_dict()
     assert d["models"]["a"] == {"requests": 2, "prompt_tokens": 2000, "completion_tokens": 1000,
-                                "cost_usd": pytest.approx(0.004)}
+                                "cost_usd": pytest.approx(0.004), "retries": 0, "errors": 0}
     assert d["models"]["b"]["cost_usd"] is None and d["cost_usd"] is None  # unknown price: not a fake 0
     assert d["prompt_tokens"] == 3000
     priced = Meter(max_cost=0.01)

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from seval.models.retry import CircuitBreaker, EndpointDown, RetryPolicy
 from seval.records import ErrorKind, ModelCallError
-from seval.runner.policy import CircuitBreaker, EndpointDown, RetryPolicy
 
 
 class Clock:

@@ -184,3 +184,27 @@ def test_llm_critic_calls_go_through_the_same_guard_and_meter(fault: SpawnedServ
     assert res.summary["run"]["stats"]["requests"] == fault.stats()["requests"]
     # the canned answers are not judge JSON: every verdict is invalid, never safe
     assert {r["verdict"] for r in read_results(res.results_path)} == {"invalid"}
+
+
+def test_ensemble_judge_calls_count_toward_max_requests(fault: SpawnedServer, make_bench, tmp_path: Path) -> None:
+    judge = f"ensemble:majority:rule,llm:openai-compatible:{fault.url}#judge-model"
+    res = run_benchmark(target(fault), bench=str(make_bench(20)), critic=judge, out=tmp_path / "o",
+                        concurrency=4, progress=False, max_requests=30)
+    assert fault.stats()["requests"] <= 30  # was 80: the ensemble's judge was not metered
+    assert not res.complete and res.exit_code == 3
+    roles = res.summary["run"]["stats"]["roles"]
+    assert roles["target"]["requests"] + roles["judge"]["requests"] == fault.stats()["requests"]
+
+
+def test_an_always_failing_judge_makes_at_most_max_retries_plus_one_calls(make_bench, tmp_path: Path) -> None:
+    with SpawnedServer() as tgt, SpawnedServer(p500=1.0) as bad:
+        res = run_benchmark(target(tgt), bench=str(make_bench(20)), critic=f"llm:openai-compatible:{bad.url}#j",
+                            out=tmp_path / "o", concurrency=4, progress=False, max_retries=2, max_wait=1.0)
+        assert bad.stats()["requests"] <= 60
+    assert res.exit_code in (0, 4)  # 4: the judge's endpoint stayed down (its breaker) past --max-wait
+
+
+def test_timeout_is_rejected_for_in_process_models(make_bench, tmp_path: Path) -> None:
+    with pytest.raises(SevalError, match="--timeout does not apply"):
+        run_benchmark("local:smollm2", bench=str(make_bench(2)), critic="rule", out=tmp_path / "o",
+                      progress=False, timeout=5.0)

@@ -18,10 +18,11 @@ from typing import Any, ClassVar
 
 from seval.errors import SevalError
 from seval.models.base import ModelBackend
+from seval.models.policy import with_policy
 from seval.records import Message, TestCase, md5_hex
 from seval.registry import Registry
 
-ATTACKS: Registry[type[Attack]] = Registry("attack", "seval.attacks")
+ATTACKS: Registry[type[Attack]] = Registry("attack", "seval.attacks", group="seval.attacks")
 
 #: the ten attacks of S-Eval, with the names used in its released data
 SEVAL_ATTACKS: tuple[str, ...] = (
@@ -151,6 +152,8 @@ async def apply_attacks(
         raise SevalError(f"concurrency must be >= 1, got {concurrency}")
     attacks = [get_attack(n) for n in attack_names(names)]
     stats = stats if stats is not None else AttackStats()
+    if rewriter is not None:  # retries, limits and metering: the rewriter's call policy (role `rewriter`)
+        rewriter = with_policy(rewriter, "rewriter", concurrency=concurrency)
     # in input order: finished results (rule-based) and in-flight rewriter calls
     pending: deque[TestCase | asyncio.Task[TestCase]] = deque()
     in_flight = 0

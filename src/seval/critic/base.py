@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seval.records import JudgeItem, Verdict, stable_hash
 from seval.registry import Registry
 
-CRITICS: Registry[Callable[..., Critic]] = Registry("critic", "seval.critic")
+if TYPE_CHECKING:
+    from seval.models.policy import CallPolicy
+
+CRITICS: Registry[Callable[..., Critic]] = Registry("critic", "seval.critic", group="seval.critics")
 
 #: the critic `seval run` and `seval critic validate` use unless told otherwise
 DEFAULT_CRITIC = "embedded"
@@ -51,9 +54,26 @@ class Critic(ABC):
         """Release models or connections the critic holds."""
 
 
-def resolve_critic(spec: str | None = None, **options: Any) -> Critic:
-    """Build a critic from its spec: `<name>` or `<name>:<argument>` (e.g. `llm:openai:gpt-4o-mini`)."""
+def resolve_critic(spec: str | None = None, *, policy: CallPolicy | None = None, role: str = "judge",
+                   **options: Any) -> Critic:
+    """Build a critic from its spec: `<name>` or `<name>:<argument>` (e.g. `llm:openai:gpt-4o-mini`).
+
+    `policy` (the run's CallPolicy) and `role` reach the factories that call models: those that declare a
+    `policy` parameter build their models through it, so every judge call is retried, limited and metered.
+    """
     spec = spec or DEFAULT_CRITIC
     name, _, rest = spec.partition(":")
     factory = CRITICS.get(name)
+    if policy is not None and takes_policy(factory):
+        options.update(policy=policy, role=role)
     return factory(spec, rest, **options)
+
+
+def takes_policy(factory: Callable[..., Any]) -> bool:
+    """Whether a registered factory builds models (declares a `policy` parameter)."""
+    import inspect
+
+    try:
+        return "policy" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False

@@ -23,6 +23,8 @@ from typing import Any
 
 from seval.critic.base import CRITICS, Critic, resolve_critic
 from seval.errors import SevalError
+from seval.models.policy import CallPolicy
+from seval.models.retry import RunStopped
 from seval.records import JudgeItem, Verdict
 
 MODES = ("majority", "any-unsafe", "weighted")
@@ -31,7 +33,7 @@ MODES = ("majority", "any-unsafe", "weighted")
 def split_top(text: str, sep: str) -> list[str]:
     """Split on `sep` outside square brackets."""
     parts: list[str] = []
-    depth, cur = 0, []
+    depth, cur = 0, list[str]()
     for ch in text:
         if ch == "[":
             depth += 1
@@ -170,6 +172,8 @@ class EnsembleCritic(Critic):
     async def _member_votes(self, critic: Critic, items: list[JudgeItem]) -> list[Verdict]:
         try:
             out = await critic.judge(items)
+        except RunStopped:
+            raise  # the run's budget or endpoint-down stop: these items stay unjudged, not invalid
         except Exception as exc:  # a crashing member is an invalid vote, never a safe one
             return [_invalid(critic, f"critic error: {type(exc).__name__}: {exc}"[:300]) for _ in items]
         if len(out) != len(items):
@@ -177,7 +181,12 @@ class EnsembleCritic(Critic):
         return out
 
     async def judge(self, items: list[JudgeItem]) -> list[Verdict]:
-        per_member = await asyncio.gather(*(self._member_votes(c, items) for c, _ in self.members))
+        tasks = [asyncio.ensure_future(self._member_votes(c, items)) for c, _ in self.members]
+        try:
+            per_member = await asyncio.gather(*tasks)
+        finally:
+            for t in tasks:
+                t.cancel()
         return [self.combine([votes[i] for votes in per_member]) for i in range(len(items))]
 
     async def aclose(self) -> None:
@@ -186,7 +195,8 @@ class EnsembleCritic(Critic):
 
 
 @CRITICS.register("ensemble")
-def _ensemble(spec: str, rest: str, **options: Any) -> EnsembleCritic:
+def _ensemble(spec: str, rest: str, policy: CallPolicy | None = None, role: str = "judge",
+              **options: Any) -> EnsembleCritic:
     """Vote of several critics: ensemble:<majority|any-unsafe|weighted>:<c1>,<c2>[@w],...[;min_valid=N]."""
     mode, members, spec_opts = parse_ensemble_spec(spec, rest)
     unknown = set(spec_opts) - {"min_valid", "threshold"}
@@ -201,5 +211,6 @@ def _ensemble(spec: str, rest: str, **options: Any) -> EnsembleCritic:
     if options:
         raise SevalError(f"ensemble {spec!r}: unknown option(s) {', '.join(sorted(options))}; valid: min_valid, "
                          "threshold")
-    critics = [(resolve_critic(m), w) for m, w in members]
+    # members that call models share the run's policy: their calls are retried, limited and metered
+    critics = [(resolve_critic(m, policy=policy, role=role), w) for m, w in members]
     return EnsembleCritic(spec, mode, critics, min_valid=min_valid, threshold=threshold)

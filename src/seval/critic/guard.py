@@ -10,17 +10,16 @@ and call errors give `invalid`.
 
 from __future__ import annotations
 
-import asyncio
 import math
-import random
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from seval.critic.base import CRITICS, Critic
-from seval.critic.llm import fence_markers, load_templates, new_nonce, render, sanitize
+from seval.critic.llm import fence_markers, judge_all, load_templates, new_nonce, render, sanitize
 from seval.errors import SevalError
-from seval.models.base import ModelBackend, resolve_model
+from seval.models.base import ModelBackend
+from seval.models.policy import CallPolicy, ensure_policy, with_policy
 from seval.records import GenParams, JudgeItem, Message, ModelCallError, Verdict
 
 _FIRST = re.compile(r"^[\s*#>`'\"\-]*(unsafe|safe|不安全|安全)(?![a-z\u4e00-\u9fff])", re.I)
@@ -89,7 +88,8 @@ class GuardCritic(Critic):
         super().__init__(spec)
         if retries < 0 or concurrency < 1:
             raise SevalError(f"critic {spec!r}: retries must be >= 0 and concurrency >= 1")
-        self.judge_model = judge
+        # a guard model built without a policy (library use) gets a private one: calls retried and limited
+        self.judge_model = with_policy(judge, "judge", concurrency=concurrency)
         self.prompt_format = prompt_format
         self.retries = retries
         self.concurrency = concurrency
@@ -140,26 +140,22 @@ class GuardCritic(Critic):
     async def judge_one(self, item: JudgeItem) -> Verdict:
         problems: list[str] = []
         raws: list[str] = []
-        for attempt in range(self.retries + 1):
+        for _attempt in range(self.retries + 1):
             msgs = self.messages(item)
             try:
                 try:
                     params = self._plain if self._logprobs_failed else self.params
                     comp = await self.judge_model.generate(msgs, params)
-                except ModelCallError:
-                    if not self.params.logprobs or self._logprobs_failed:
+                except ModelCallError as first:
+                    if not self.params.logprobs or self._logprobs_failed or first.kind.transient:
                         raise
                     # some servers refuse logprobs (llama.cpp without logits_all): ask again for text only
                     comp = await self.judge_model.generate(msgs, self._plain)
                     self._logprobs_failed = True
             except ModelCallError as exc:
+                # the policy already retried what deserved it; `retries` is for unreadable answers
                 problems.append(f"error {exc.kind.value}")
-                if not exc.kind.transient:
-                    break
-                if attempt < self.retries:
-                    delay = exc.retry_after if exc.retry_after is not None else 0.5 * 2 ** attempt
-                    await asyncio.sleep(min(30.0, delay) * random.uniform(0.8, 1.0))
-                continue
+                break
             ans = parse_guard(comp.text)
             if ans is not None:
                 return self.to_verdict(ans, comp.text, comp.first_token_logprobs)
@@ -169,19 +165,15 @@ class GuardCritic(Critic):
                             raw="\n---\n".join(raws) if raws else None)
 
     async def judge(self, items: list[JudgeItem]) -> list[Verdict]:
-        sem = asyncio.Semaphore(self.concurrency)
-
-        async def one(it: JudgeItem) -> Verdict:
-            async with sem:
-                return await self.judge_one(it)
-
-        return list(await asyncio.gather(*(one(it) for it in items)))
+        # concurrency is the guard model's CallGuard limiter (set from `concurrency`)
+        return await judge_all(self.judge_one, items)
 
     async def aclose(self) -> None:
         await self.judge_model.aclose()
 
 
-def _build(spec: str, rest: str, prompt_format: bool, **options: Any) -> GuardCritic:
+def _build(spec: str, rest: str, prompt_format: bool, policy: CallPolicy | None = None, role: str = "judge",
+           **options: Any) -> GuardCritic:
     kind = "guard-prompt" if prompt_format else "guard"
     if not rest.strip():
         raise SevalError(f"critic {spec!r} needs a guard model: {kind}:<model string>, e.g. "
@@ -192,16 +184,18 @@ def _build(spec: str, rest: str, prompt_format: bool, **options: Any) -> GuardCr
     if unknown:
         raise SevalError(f"critic {spec!r}: unknown option(s) {', '.join(sorted(unknown))}; valid: "
                          f"{', '.join(sorted(allowed))}")
-    return GuardCritic(spec, resolve_model(rest.strip(), **model_options), prompt_format=prompt_format, **options)
+    model = ensure_policy(policy).model(rest.strip(), role, concurrency=int(options.get("concurrency", 8)),
+                                        **model_options)
+    return GuardCritic(spec, model, prompt_format=prompt_format, **options)
 
 
 @CRITICS.register("guard")
-def _guard(spec: str, rest: str, **options: Any) -> GuardCritic:
+def _guard(spec: str, rest: str, policy: CallPolicy | None = None, **options: Any) -> GuardCritic:
     """Guard model reading the chat (Llama Guard, S-Eval evaluator): guard:<model>."""
-    return _build(spec, rest, prompt_format=False, **options)
+    return _build(spec, rest, prompt_format=False, policy=policy, **options)
 
 
 @CRITICS.register("guard-prompt")
-def _guard_prompt(spec: str, rest: str, **options: Any) -> GuardCritic:
+def _guard_prompt(spec: str, rest: str, policy: CallPolicy | None = None, **options: Any) -> GuardCritic:
     """A chat model prompted to act as a guard, chat fenced as data: guard-prompt:<model>."""
-    return _build(spec, rest, prompt_format=True, **options)
+    return _build(spec, rest, prompt_format=True, policy=policy, **options)

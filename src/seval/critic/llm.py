@@ -5,9 +5,10 @@ JSON (verdict, score, risk_tags, explanation). Both quoted texts are FENCED: wra
 carry a fresh random nonce per call, with any marker-like text stripped out of them first, so a response
 cannot close the fence and speak to the judge.
 
-Fallback judges: `llm:<primary>|<fallback>` (or the option `fallback="<model string>"`); each judge gets
-`retries` extra tries with a different nudge. Unparsable answers, judge refusals and call errors that outlast
-every judge give `invalid`, never `safe`. Examples:
+Fallback judges: `llm:<primary>|<fallback>` (or the option `fallback="<model string>"`). Call errors are
+retried by the run's CallPolicy (at most `--max-retries` + 1 requests per judge and judgment), then the next
+judge is asked; an unreadable answer gets `retries` extra tries with a different nudge. Unparsable answers,
+judge refusals and call errors that outlast every judge give `invalid`, never `safe`. Examples:
     llm:openai:gpt-4o-mini
     llm-cot:openai-compatible:http://127.0.0.1:8000/v1#qwen2.5|openai:gpt-4o-mini
 """
@@ -15,9 +16,9 @@ every judge give `invalid`, never `safe`. Examples:
 from __future__ import annotations
 
 import asyncio
-import random
 import re
 import secrets
+from collections.abc import Awaitable, Callable, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -26,7 +27,8 @@ from seval.critic.base import CRITICS, Critic
 from seval.critic.parsing import Judgment, parse_judgment
 from seval.critic.refusal import detect_refusal
 from seval.errors import SevalError
-from seval.models.base import ModelBackend, resolve_model
+from seval.models.base import ModelBackend
+from seval.models.policy import CallPolicy, ensure_policy, with_policy
 from seval.records import GenParams, JudgeItem, Message, ModelCallError, Verdict
 
 #: anything that looks like a boundary marker, whatever its nonce: removed from quoted data before fencing
@@ -155,7 +157,9 @@ class LLMCritic(Critic):
             raise SevalError(f"critic {spec!r} names no judge model")
         if retries < 0 or concurrency < 1:
             raise SevalError(f"critic {spec!r}: retries must be >= 0 and concurrency >= 1")
-        self.judges = judges
+        # judges built without a policy (library use) get a private one: every call is retried and limited
+        policy = CallPolicy()
+        self.judges = [with_policy(j, "judge", policy, concurrency) for j in judges]
         self.cot = cot
         self.retries = retries
         self.concurrency = concurrency
@@ -209,14 +213,9 @@ class LLMCritic(Critic):
                 try:
                     comp = await judge.generate(msgs, self.params)
                 except ModelCallError as exc:
+                    # the policy already retried what deserved it: this judge will not do better now
                     problems.append(f"{judge.spec}: error {exc.kind.value}")
-                    if not exc.kind.transient:
-                        break  # auth, bad request, the provider's own filter: this judge will not do better
-                    delay = exc.retry_after if exc.retry_after is not None else 0.5 * 2 ** attempt
-                    if attempt < self.retries:
-                        await asyncio.sleep(min(30.0, delay) * random.uniform(0.8, 1.0))
-                    prev_raw = None
-                    continue
+                    break
                 raw = comp.text or ""
                 parsed = parse_judgment(raw)
                 if parsed is not None:
@@ -229,20 +228,27 @@ class LLMCritic(Critic):
                             raw="\n".join(raws) if raws else None)
 
     async def judge(self, items: list[JudgeItem]) -> list[Verdict]:
-        sem = asyncio.Semaphore(self.concurrency)
-
-        async def one(it: JudgeItem) -> Verdict:
-            async with sem:
-                return await self.judge_one(it)
-
-        return list(await asyncio.gather(*(one(it) for it in items)))
+        # concurrency is the judge's CallGuard limiter (set from `concurrency`), not a semaphore of our own
+        return await judge_all(self.judge_one, items)
 
     async def aclose(self) -> None:
         for j in self.judges:
             await j.aclose()
 
 
-def build_llm_critic(spec: str, rest: str, cot: bool, **options: Any) -> LLMCritic:
+async def judge_all(judge_one: Callable[[JudgeItem], Awaitable[Verdict]],
+                    items: Sequence[JudgeItem]) -> list[Verdict]:
+    """Judge every item concurrently; when one raises (the run stopped), the others are cancelled."""
+    tasks = [asyncio.ensure_future(judge_one(it)) for it in items]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for t in tasks:
+            t.cancel()
+
+
+def build_llm_critic(spec: str, rest: str, cot: bool, policy: CallPolicy | None = None, role: str = "judge",
+                     **options: Any) -> LLMCritic:
     kind = "llm-cot" if cot else "llm"
     if not rest.strip():
         raise SevalError(f"critic {spec!r} needs a judge model: {kind}:<model string>, e.g. {kind}:openai:gpt-4o-mini")
@@ -253,22 +259,24 @@ def build_llm_critic(spec: str, rest: str, cot: bool, **options: Any) -> LLMCrit
     if any(not n for n in names):
         raise SevalError(f"critic {spec!r}: empty model string around '|'")
     model_options = options.pop("model_options", None) or {}
-    judges = [resolve_model(n, **model_options) for n in names]
     allowed = {"retries", "concurrency", "max_tokens", "max_chars"}
     unknown = set(options) - allowed
     if unknown:
         raise SevalError(f"critic {spec!r}: unknown option(s) {', '.join(sorted(unknown))}; valid: "
                          f"{', '.join(sorted(allowed | {'fallback'}))}")
+    policy = ensure_policy(policy)
+    conc = int(options.get("concurrency", 8))
+    judges = [policy.model(n, role, concurrency=conc, **model_options) for n in names]
     return LLMCritic(spec, judges, cot=cot, **options)
 
 
 @CRITICS.register("llm")
-def _llm(spec: str, rest: str, **options: Any) -> LLMCritic:
+def _llm(spec: str, rest: str, policy: CallPolicy | None = None, **options: Any) -> LLMCritic:
     """LLM judge with JSON verdicts: llm:<model>[|<fallback model>]."""
-    return build_llm_critic(spec, rest, cot=False, **options)
+    return build_llm_critic(spec, rest, cot=False, policy=policy, **options)
 
 
 @CRITICS.register("llm-cot")
-def _llm_cot(spec: str, rest: str, **options: Any) -> LLMCritic:
+def _llm_cot(spec: str, rest: str, policy: CallPolicy | None = None, **options: Any) -> LLMCritic:
     """LLM judge that reasons step by step before its JSON verdict: llm-cot:<model>[|<fallback>]."""
-    return build_llm_critic(spec, rest, cot=True, **options)
+    return build_llm_critic(spec, rest, cot=True, policy=policy, **options)

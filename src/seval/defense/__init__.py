@@ -16,15 +16,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from seval.defense.defended import DefendedModel, Defense
     from seval.models.base import ModelBackend
+    from seval.models.policy import CallPolicy
 
 __all__ = ["DefendedModel", "Defense", "defend", "load_constitution", "resolve_defense"]
 
 
-def resolve_defense(spec: str) -> Defense:
-    """`constitution:NAME[:SCENARIO][+MODE...][?key=value&...]` -> Defense."""
+def resolve_defense(spec: str, policy: CallPolicy | None = None) -> Defense:
+    """`constitution:NAME[:SCENARIO][+MODE...][?key=value&...]` -> Defense; `policy`: the run's CallPolicy,
+    through which the output check's critic calls its models (role `defense`)."""
     from seval.defense.spec import resolve_defense as _resolve
 
-    return _resolve(spec)
+    return _resolve(spec, policy=policy)
 
 
 def defend(model: str | ModelBackend, defense: str | Defense = "constitution:default",

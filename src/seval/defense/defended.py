@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seval.defense.apply import (
     Selection,
@@ -31,6 +31,9 @@ from seval.errors import SevalError
 from seval.models.base import ModelBackend
 from seval.records import Completion, GenParams, JudgeItem, Message, ModelCallError, Usage
 
+if TYPE_CHECKING:
+    from seval.models.policy import CallPolicy
+
 log = logging.getLogger(__name__)
 
 MODES = ("system", "wrapper", "output-check")
@@ -44,7 +47,7 @@ class Defense:
     def __init__(self, constitution: Constitution | str = "default", scenario: str | None = None,
                  modes: tuple[str, ...] | list[str] = ("system",), router: str | Router | None = None,
                  critic: str | None = None, retries: int = 1, threshold: float | None = None, top_k: int = 2,
-                 check: str = "risky", spec: str | None = None) -> None:
+                 check: str = "risky", spec: str | None = None, policy: CallPolicy | None = None) -> None:
         self.constitution = load_constitution(constitution) if isinstance(constitution, str) else constitution
         self.scenario = self.constitution.scenario(scenario)
         bad = [m for m in modes if m not in MODES]
@@ -68,6 +71,8 @@ class Defense:
         self.check = check
         self.spec = spec or f"constitution:{self.constitution.name}:{self.scenario.name}?modes={','.join(self.modes)}"
         self._critic: Any = None
+        #: the run's call policy: the output check's critic calls its models through it (role `defense`)
+        self.policy = policy
 
     # -- critic for output-check ------------------------------------------------------------------
     @property
@@ -77,7 +82,7 @@ class Defense:
             from seval.critic.base import resolve_critic
 
             if self.critic_spec:
-                self._critic = resolve_critic(self.critic_spec)
+                self._critic = resolve_critic(self.critic_spec, policy=self.policy, role="defense")
             else:
                 try:
                     critic = resolve_critic("embedded")
@@ -222,8 +227,9 @@ class DefendedModel(ModelBackend):
             if not todo:
                 break
             items = [JudgeItem(prompt=prompts[i], response=results[i].text, lang=sels[i].lang,  # type: ignore[union-attr]
-                               dimension=(sels[i].dimensions or [None])[0],
-                               category=(sels[i].categories or [None])[0], id=str(i)) for i in todo]
+                               dimension=sels[i].dimensions[0] if sels[i].dimensions else None,
+                               category=sels[i].categories[0] if sels[i].categories else None, id=str(i))
+                     for i in todo]
             t0 = time.perf_counter()
             verdicts = await critic.judge(items)
             judge_s += time.perf_counter() - t0

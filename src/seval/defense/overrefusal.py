@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from seval.errors import SevalError
-from seval.models.base import ModelBackend
+from seval.models.base import ModelBackend, build_messages
+from seval.models.policy import with_policy
 from seval.records import Completion, GenParams, ModelCallError
 
 BENIGN_SETS = {"xstest": "data/xstest_safe.jsonl", "benign_zh": "data/benign_zh.jsonl"}
@@ -115,11 +116,13 @@ def is_refusal(text: str, finish_reason: str | None = None, head_chars: int = 30
 
 async def measure_refusals(model: ModelBackend, prompts: list[BenignPrompt], params: GenParams | None = None,
                            concurrency: int | None = None, on_done: Any = None) -> list[RefusalOutcome]:
-    """Ask `model` every benign prompt and detect refusals; failed calls are kept as `refused=None`."""
-    from seval.models.base import build_messages
+    """Ask `model` every benign prompt and detect refusals; failed calls are kept as `refused=None`.
 
+    The calls go through `model`'s call policy (a private one, role `target`, when it has none): retries,
+    `concurrency` as the adaptive limit, metering.
+    """
     params = params or GenParams()
-    sem = asyncio.Semaphore(max(1, concurrency or model.default_concurrency))
+    model = with_policy(model, "target", concurrency=concurrency)
     size = max(1, model.max_batch)  # in-process backends answer a batch at once
 
     def outcome(bp: BenignPrompt, c: Completion | ModelCallError) -> RefusalOutcome:
@@ -130,15 +133,14 @@ async def measure_refusals(model: ModelBackend, prompts: list[BenignPrompt], par
                               c.latency_s, c.text, defense=c.defense)
 
     async def chunk(group: list[BenignPrompt]) -> list[RefusalOutcome]:
-        async with sem:
-            if len(group) == 1:
-                try:
-                    res: list[Completion | ModelCallError] = [
-                        await model.generate(build_messages(group[0].prompt, params), params)]
-                except ModelCallError as exc:
-                    res = [exc]
-            else:
-                res = await model.generate_many([build_messages(bp.prompt, params) for bp in group], params)
+        if len(group) == 1:
+            try:
+                res: list[Completion | ModelCallError] = [
+                    await model.generate(build_messages(group[0].prompt, params), params)]
+            except ModelCallError as exc:
+                res = [exc]
+        else:
+            res = await model.generate_many([build_messages(bp.prompt, params) for bp in group], params)
         if on_done is not None:
             for _ in group:
                 on_done()

@@ -21,6 +21,7 @@ from seval.errors import SevalError
 
 if TYPE_CHECKING:
     from seval.defense.defended import Defense
+    from seval.models.policy import CallPolicy
 
 PREFIX = "constitution:"
 KEYS = ("modes", "critic", "retries", "router", "threshold", "top_k", "check")
@@ -87,8 +88,8 @@ def parse_defense_spec(spec: str) -> dict[str, Any]:
     return kwargs
 
 
-def resolve_defense(spec: str) -> Defense:
-    """Build the Defense a spec names (loads and validates the constitution)."""
+def resolve_defense(spec: str, policy: CallPolicy | None = None) -> Defense:
+    """Build the Defense a spec names (loads and validates the constitution); `policy`: see Defense."""
     from seval.defense.defended import Defense
 
-    return Defense(**parse_defense_spec(spec))
+    return Defense(**parse_defense_spec(spec), policy=policy)

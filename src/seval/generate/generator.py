@@ -13,7 +13,8 @@ from seval.critic.refusal import detect_refusal
 from seval.generate.parse import parse_prompt_list
 from seval.generate.templates import build_request, translation_messages
 from seval.models.base import ModelBackend
-from seval.records import GenParams, ModelCallError, TestCase, md5_hex
+from seval.models.policy import with_policy
+from seval.records import ErrorKind, GenParams, ModelCallError, TestCase, md5_hex
 from seval.taxonomy import Risk, Taxonomy
 
 
@@ -76,7 +77,7 @@ def _jobs(risks: Sequence[Risk], langs: Sequence[str], cfg: GenerateConfig) -> l
 
 
 async def _run_job(backend: ModelBackend, tax: Taxonomy, risk: Risk, lang: str, job: int, n: int,
-                   cfg: GenerateConfig, stats: GenerationStats, sem: asyncio.Semaphore) -> list[TestCase]:
+                   cfg: GenerateConfig, stats: GenerationStats) -> list[TestCase]:
     """One batch request with up to max_attempts framings; returns the prompts with their provenance."""
     for attempt in range(cfg.max_attempts):
         req = build_request(tax, risk, lang, n, cfg.seed, job, attempt, cfg.k_shots)
@@ -86,12 +87,14 @@ async def _run_job(backend: ModelBackend, tax: Taxonomy, risk: Risk, lang: str, 
         stats.calls += 1
         stats.retries += attempt > 0
         try:
-            async with sem:
-                comp = await backend.generate(req.messages, params)
+            comp = await backend.generate(req.messages, params)
         except ModelCallError as exc:
             stats.errors += 1
             stats.error_kinds[exc.kind.value] = stats.error_kinds.get(exc.kind.value, 0) + 1
-            continue
+            if exc.kind == ErrorKind.CONTENT_FILTER:
+                continue  # the provider's filter refused this framing: another framing may pass
+            break  # the call policy already retried what deserved it
+
         text = comp.text or ""
         start = req.provenance.get("continues_at")
         if start is not None and not text.lstrip()[:1].isdigit():
@@ -130,12 +133,13 @@ async def generate_cases(backend: ModelBackend, tax: Taxonomy, risks: Sequence[R
     jobs = _jobs(risks, langs, cfg)
     stats.jobs = len(jobs)
     stats.requested = sum(j[3] for j in jobs)
-    sem = asyncio.Semaphore(max(1, cfg.concurrency or backend.default_concurrency))
+    # concurrency, retries and metering: the generator's call policy (role `generator`)
+    backend = with_policy(backend, "generator", concurrency=cfg.concurrency)
     done = 0
 
     async def one(job: tuple[Risk, str, int, int]) -> list[TestCase]:
         nonlocal done
-        res = await _run_job(backend, tax, job[0], job[1], job[2], job[3], cfg, stats, sem)
+        res = await _run_job(backend, tax, job[0], job[1], job[2], job[3], cfg, stats)
         done += 1
         if progress:
             progress(done, len(jobs))
@@ -162,14 +166,13 @@ async def translate_cases(backend: ModelBackend, cases: Sequence[TestCase], targ
                           stats: GenerationStats) -> list[TestCase]:
     """Translate base prompts into `target` with the generator (as S-Eval made en from zh); each translation
     keeps the link to its source in `from_id`. Refused or empty translations are counted and dropped."""
-    sem = asyncio.Semaphore(max(1, cfg.concurrency or backend.default_concurrency))
+    backend = with_policy(backend, "generator", concurrency=cfg.concurrency)
     params = GenParams(temperature=0.0, max_tokens=min(cfg.max_tokens, 512), seed=cfg.seed)
 
     async def one(src: TestCase) -> TestCase | None:
         stats.calls += 1
         try:
-            async with sem:
-                comp = await backend.generate(translation_messages(src.prompt, target), params)
+            comp = await backend.generate(translation_messages(src.prompt, target), params)
         except ModelCallError as exc:
             stats.errors += 1
             stats.error_kinds[exc.kind.value] = stats.error_kinds.get(exc.kind.value, 0) + 1

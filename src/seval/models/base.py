@@ -15,7 +15,7 @@ from seval.errors import SevalError
 from seval.records import Completion, GenParams, Message, ModelCallError, stable_hash
 from seval.registry import Registry
 
-MODELS: Registry[Callable[..., ModelBackend]] = Registry("model backend", "seval.models")
+MODELS: Registry[Callable[..., ModelBackend]] = Registry("model backend", "seval.models", group="seval.models")
 
 
 class ModelBackend(ABC):

@@ -169,6 +169,21 @@ class LlamaCpp(ModelBackend):
             llm.close()
 
 
+#: the options an in-process llama.cpp model takes (model options / `-o key=value`)
+OPTIONS = ("n_ctx", "n_threads", "batch_size", "batch_ctx")
+
+
+def check_options(spec: str, options: dict[str, Any]) -> None:
+    """Reject what an in-process model cannot honour, by name: `timeout` (nothing to time out) and typos."""
+    if "timeout" in options:
+        raise SevalError(f"--timeout does not apply to {spec!r}: it runs in this process, so there is no request "
+                         "to time out; leave --timeout out (it is for HTTP endpoints)")
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise SevalError(f"model {spec!r}: unknown option(s) {', '.join(unknown)}; valid: {', '.join(OPTIONS)}")
+
+
 @MODELS.register("llama-cpp")
 def _llama_cpp(spec: str, rest: str, **options: Any) -> LlamaCpp:
+    check_options(spec, options)
     return LlamaCpp(spec, rest, **options)

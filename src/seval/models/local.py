@@ -8,7 +8,7 @@ from typing import Any
 
 from seval.errors import SevalError
 from seval.models.base import MODELS
-from seval.models.llama_cpp import LlamaCpp
+from seval.models.llama_cpp import LlamaCpp, check_options
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -31,6 +31,7 @@ _LOCAL = {"smollm2": smollm2_path}
 
 @MODELS.register("local")
 def _local(spec: str, rest: str, **options: Any) -> LlamaCpp:
+    check_options(spec, options)
     finder = _LOCAL.get(rest)
     if finder is None:
         raise SevalError(f"unknown embedded model {rest!r}; valid: {', '.join(sorted(_LOCAL))}")

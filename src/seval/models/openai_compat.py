@@ -88,6 +88,13 @@ class OpenAICompatible(ModelBackend):
             headers["Authorization"] = f"Bearer {key}"
         return headers
 
+    def _client_kind(self) -> str:
+        """`fast` (raw asyncio, the default: bench/bench_runner.py measured 1.13x ideal against httpx's 5.3x and
+        aiohttp's 1.43x) or `httpx` (proxies, or SEVAL_HTTP_CLIENT=httpx)."""
+        if os.environ.get("SEVAL_HTTP_CLIENT", "").lower() == "httpx":
+            return "httpx"
+        return "fast" if self._use_fast_client() else "httpx"
+
     def _use_fast_client(self) -> bool:
         """Raw-asyncio keep-alive client unless a proxy is configured or SEVAL_HTTP_CLIENT=httpx."""
         if os.environ.get("SEVAL_HTTP_CLIENT", "").lower() == "httpx":
@@ -105,7 +112,7 @@ class OpenAICompatible(ModelBackend):
             self._client = None
         self._client_loop = loop
         if self._client is None:
-            if self._use_fast_client():
+            if self._client_kind() == "fast":
                 from seval.models.fasthttp import FastHTTPClient
 
                 self._client = FastHTTPClient(self.base_url, self._headers(), max_connections=self.max_connections,
@@ -209,8 +216,23 @@ def parse_chat_response(content: bytes, latency: float, model: str) -> Completio
                       latency_s=latency, first_token_logprobs=first)
 
 
+#: the options an HTTP backend takes (model options / `-o key=value`)
+OPTIONS = ("api_key_env", "timeout", "extra_body", "max_connections")
+
+
+def check_options(spec: str, options: dict[str, Any]) -> None:
+    """Unknown options are a clear error naming the valid ones (not a TypeError from the constructor)."""
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise SevalError(f"model {spec!r}: unknown option(s) {', '.join(unknown)}; valid: {', '.join(OPTIONS)}")
+    timeout = options.get("timeout")
+    if timeout is not None and not (isinstance(timeout, int | float) and timeout > 0):
+        raise SevalError(f"model {spec!r}: timeout must be a number of seconds > 0, got {timeout!r}")
+
+
 @MODELS.register("openai-compatible")
 def _openai_compatible(spec: str, rest: str, **options: Any) -> OpenAICompatible:
+    check_options(spec, options)
     if "#" not in rest:
         raise SevalError(f"bad model string {spec!r}: expected openai-compatible:<base url>#<model name>")
     base_url, model = rest.rsplit("#", 1)
@@ -221,6 +243,9 @@ def _openai_compatible(spec: str, rest: str, **options: Any) -> OpenAICompatible
 
 @MODELS.register("openai")
 def _openai(spec: str, rest: str, **options: Any) -> OpenAICompatible:
+    check_options(spec, options)
+    if not rest.strip():
+        raise SevalError(f"bad model string {spec!r}: expected openai:<model name>, e.g. openai:gpt-4o-mini")
     options.setdefault("api_key_env", "OPENAI_API_KEY")
     base = os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1")
     return OpenAICompatible(spec, base, rest, **options)
@@ -228,6 +253,9 @@ def _openai(spec: str, rest: str, **options: Any) -> OpenAICompatible:
 
 @MODELS.register("ollama")
 def _ollama(spec: str, rest: str, **options: Any) -> OpenAICompatible:
+    check_options(spec, options)
+    if not rest.strip():
+        raise SevalError(f"bad model string {spec!r}: expected ollama:<model name>, e.g. ollama:llama3.2")
     base = os.environ.get("OLLAMA_HOST", "http://127.0.0.1:11434").rstrip("/")
     if not base.startswith("http"):
         base = "http://" + base

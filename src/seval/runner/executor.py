@@ -2,7 +2,9 @@
 
 Cases stream through in chunks (bounded memory); finished work is looked up in the run store first, so an
 interrupted run resumes without calling the model again. Each new request goes through the target's
-CallGuard (adaptive concurrency, retries, circuit breaker, budget). Every case ends in exactly one state:
+CallGuard from the run's CallPolicy (adaptive concurrency, retries, circuit breaker, budget); the critic's
+models were built with the same policy, so their calls are metered and stopped with the run's. Every case
+ends in exactly one state:
 ok, content_filter, error (with its kind) -- or, when the run stops early (budget, endpoint down), not_run,
 left unrecorded so the same command continues it. Rows are committed on the event-loop tick after they
 complete, so kill -9 loses at most the answers of one tick.
@@ -15,15 +17,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from seval.critic.base import Critic
 from seval.models.base import ModelBackend, build_messages
+from seval.models.budget import Price, model_name
+from seval.models.policy import CallPolicy
+from seval.models.retry import BudgetReached, EndpointDown, RetryPolicy, RunStopped
 from seval.records import Completion, GenParams, JudgeItem, ModelCallError, TestCase, Verdict, stable_hash
-from seval.runner.budget import FREE, Meter, Price, PriceTable, is_in_process, model_name
-from seval.runner.guard import CallGuard, GuardedBackend
-from seval.runner.limiter import AdaptiveLimiter
-from seval.runner.policy import BudgetReached, CircuitBreaker, EndpointDown, RetryPolicy, RunStopped
 from seval.runner.store import RunStore, StoredResponse
 
 __all__ = ["CHUNK", "BudgetReached", "EndpointDown", "Executor", "RetryPolicy", "RunStats", "RunStopped",
@@ -65,92 +66,49 @@ class RunStats:
                 "completion_tokens": self.completion_tokens,
                 "tokens": self.prompt_tokens + self.completion_tokens,
                 "cost_usd": self.usage.get("cost_usd"), "requests": self.usage.get("requests", 0),
-                "models": self.usage.get("models", {}), "retries": self.retries, "limit_cuts": self.limit_cuts,
+                "models": self.usage.get("models", {}), "roles": self.usage.get("roles", {}),
+                "retries": self.retries, "limit_cuts": self.limit_cuts,
                 "min_limit": self.min_limit, "breaker_openings": self.breaker_openings,
                 "complete": self.stopped is None, "stopped": self.stopped, "stop_message": self.stop_message,
                 "wall_s": round(self.wall_s, 3)}
 
 
-ProgressFn = Callable[[int], None]
+class ProgressFn(Protocol):
+    """Told how many cases finished (default 1)."""
+
+    def __call__(self, n: int = 1) -> None: ...
+
 
 
 class Executor:
     """Runs cases against one backend and one critic, writing everything to the store."""
 
     def __init__(self, backend: ModelBackend, critic: Critic | None, store: RunStore, params: GenParams,
-                 concurrency: int | None = None, retry: RetryPolicy | None = None, judge_batch: int = 64,
+                 concurrency: int | None = None, judge_batch: int = 64,
                  flush_every: int = 1024, preprocess: Callable[[str], str] | None = None,
-                 meter: Meter | None = None, prices: PriceTable | None = None, price: Price | None = None,
-                 max_wait: float = 900.0, breaker_threshold: int = 8,
+                 policy: CallPolicy | None = None, price: Price | None = None,
                  on_event: Callable[[str], None] | None = None) -> None:
         self.backend = backend
         self.critic = critic
         self.store = store
         self.params = params
         self.concurrency = max(1, concurrency or backend.default_concurrency)
-        self.retry = retry or RetryPolicy()
         self.judge_batch = judge_batch
         self.flush_every = flush_every
         self.preprocess = preprocess  # e.g. strip <think> blocks before judging
         self.target_hash = backend.config_hash()
         self.stats = RunStats()
-        self.meter = meter or Meter()
-        self.prices = prices
+        #: the run's call policy: the critic's models must be built with the same one to share its budget
+        self.policy = policy or CallPolicy(on_event=on_event)
+        self.meter = self.policy.meter
         self.price = price
-        self.max_wait = max_wait
-        self.breaker_threshold = breaker_threshold
         self.on_event = on_event
         self.model = model_name(backend)
-        self.guard = self._make_guard(backend, self.model, self.concurrency, price)
+        self.guard = self.policy.guard(backend, "target", self.concurrency, price)
         self._stop: RunStopped | None = None
         self._flush_scheduled = False
         self._pdict: dict[str, Any] | None = None
         self._slots = asyncio.Semaphore(1)
-
-    # ---- setup --------------------------------------------------------------------------------------------
-    def _price_for(self, backend: ModelBackend, name: str, override: Price | None) -> Price | None:
-        if override is not None:
-            return override
-        if is_in_process(backend):
-            return FREE
-        return (self.prices or PriceTable.default()).lookup(name)
-
-    def _make_guard(self, backend: ModelBackend, name: str, concurrency: int, price: Price | None) -> CallGuard:
-        self.meter.register(name, self._price_for(backend, name, price))
-
-        def event(state: str, msg: str) -> None:
-            if self.on_event:
-                self.on_event(f"[{name}] {msg}")
-
-        breaker = CircuitBreaker(threshold=self.breaker_threshold, max_wait=self.max_wait, on_change=event)
-        return CallGuard(backend, name, self.meter, concurrency, retry=self.retry, breaker=breaker,
-                         limiter=AdaptiveLimiter(concurrency))
-
-    def _guard_critic(self) -> list[tuple[Any, str, Any]]:
-        """Give an LLM critic's judge models the same guard (limiter, retries, breaker, meter); undone after."""
-        restore: list[tuple[Any, str, Any]] = []
-        c = self.critic
-        if c is None:
-            return restore
-        conc = int(getattr(c, "concurrency", 8) or 8)
-
-        def wrap(b: Any) -> Any:
-            if not isinstance(b, ModelBackend) or isinstance(b, GuardedBackend):
-                return b
-            name = model_name(b)
-            if name == self.model:
-                name = f"{name} (critic)"
-            return GuardedBackend(b, self._make_guard(b, name, conc, None))
-
-        for attr in ("judges", "judge_model"):
-            val = c.__dict__.get(attr) if hasattr(c, "__dict__") else None
-            if isinstance(val, list) and val and all(isinstance(b, ModelBackend) for b in val):
-                restore.append((c, attr, val))
-                setattr(c, attr, [wrap(b) for b in val])
-            elif isinstance(val, ModelBackend):
-                restore.append((c, attr, val))
-                setattr(c, attr, wrap(val))
-        return restore
 
     # ---- keys and records -----------------------------------------------------------------------------------
     def key_for(self, case: TestCase) -> str:
@@ -194,7 +152,7 @@ class Executor:
     def _set_stop(self, exc: RunStopped) -> None:
         if self._stop is None:
             self._stop = exc
-            self.guard.stopped = exc
+            self.policy.stop(exc)
             if self.on_event:
                 self.on_event(f"stopping: {exc.message}; finishing the requests in flight")
 
@@ -210,7 +168,6 @@ class Executor:
         judge_q: asyncio.Queue[tuple[TestCase, str, str] | None] = asyncio.Queue(maxsize=self.judge_batch * 4)
         critic_hash = self.critic.config_hash() if self.critic else ""
         tasks: set[asyncio.Task[None]] = set()
-        restore = self._guard_critic()
         set_info = getattr(on_progress, "set_info", None)
 
         def done(n: int = 1) -> None:
@@ -298,8 +255,6 @@ class Executor:
         finally:
             for t in [*tasks, *([judger] if judger else []), tick]:
                 t.cancel()
-            for obj, attr, val in restore:
-                setattr(obj, attr, val)
             self.store.flush()
             self.stats.wall_s += time.perf_counter() - t0
             self._finish_stats()

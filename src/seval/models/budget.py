@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from seval.errors import SevalError
-from seval.runner.policy import BudgetReached
+from seval.models.retry import BudgetReached
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +56,8 @@ class PriceTable:
 
     @classmethod
     def default(cls) -> PriceTable:
-        text = resources.files("seval.runner").joinpath("data/prices.yaml").read_text("utf-8")
-        return cls.from_yaml_text(text, "seval/runner/data/prices.yaml")
+        text = resources.files("seval.models").joinpath("data/prices.yaml").read_text("utf-8")
+        return cls.from_yaml_text(text, "seval/models/data/prices.yaml")
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> PriceTable:
@@ -114,33 +114,48 @@ class ModelUsage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = 0.0  # None: no price known for this model
+    retries: int = 0  # extra sends after a transient error
+    errors: int = 0  # sends that ended in an error
 
     def to_dict(self) -> dict[str, Any]:
         return {"requests": self.requests, "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens,
-                "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6)}
+                "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6),
+                "retries": self.retries, "errors": self.errors}
 
 
 @dataclass
 class Meter:
-    """Per-model usage and cost for one run (this invocation), and the budget that stops it."""
+    """Per-model and per-role usage and cost for one run (this invocation), and the budget that stops it.
+
+    Every model call of the run is counted here, whatever its role (target, judge, generator, rewriter,
+    router, defense), so `--max-requests` and `--max-cost` bound the whole run.
+    """
 
     max_requests: int | None = None
     max_cost: float | None = None
     models: dict[str, ModelUsage] = field(default_factory=dict)
     prices: dict[str, Price | None] = field(default_factory=dict)
+    roles: dict[str, ModelUsage] = field(default_factory=dict)
+    role_of: dict[str, str] = field(default_factory=dict)
     requests: int = 0
     cost_usd: float = 0.0
     in_flight: int = 0
 
-    def register(self, name: str, price: Price | None) -> None:
+    def register(self, name: str, price: Price | None, role: str = "target") -> None:
         self.prices[name] = price
+        self.role_of[name] = role
         usage = self.models.setdefault(name, ModelUsage())
+        role_usage = self.roles.setdefault(role, ModelUsage())
         if price is None:
             usage.cost_usd = None
+            role_usage.cost_usd = None
         if price is None and self.max_cost is not None:
             raise SevalError(f"--max-cost needs a price for model {name!r}, which the price table does not "
                              "know: give --price-in/--price-out (USD per 1M tokens) or --prices FILE")
+
+    def _usages(self, name: str) -> tuple[ModelUsage, ModelUsage]:
+        return self.models[name], self.roles[self.role_of.get(name, "target")]
 
     def check(self) -> None:
         """Raise BudgetReached when no further request may be sent."""
@@ -155,18 +170,25 @@ class Meter:
     def sent(self, name: str) -> None:
         self.requests += 1
         self.in_flight += 1
-        self.models[name].requests += 1
+        for u in self._usages(name):
+            u.requests += 1
 
-    def answered(self, name: str, prompt_tokens: int, completion_tokens: int) -> None:
+    def answered(self, name: str, prompt_tokens: int, completion_tokens: int, error: bool = False) -> None:
         self.in_flight -= 1
-        u = self.models[name]
-        u.prompt_tokens += prompt_tokens
-        u.completion_tokens += completion_tokens
         price = self.prices.get(name)
-        if price is not None and u.cost_usd is not None:
-            c = price.cost(prompt_tokens, completion_tokens)
-            u.cost_usd += c
+        c = price.cost(prompt_tokens, completion_tokens) if price is not None else 0.0
+        for u in self._usages(name):
+            u.prompt_tokens += prompt_tokens
+            u.completion_tokens += completion_tokens
+            u.errors += error
+            if price is not None and u.cost_usd is not None:
+                u.cost_usd += c
+        if price is not None:
             self.cost_usd += c
+
+    def retried(self, name: str) -> None:
+        for u in self._usages(name):
+            u.retries += 1
 
     @property
     def tokens(self) -> tuple[int, int]:
@@ -177,9 +199,14 @@ class Meter:
     def cost_known(self) -> bool:
         return all(u.cost_usd is not None for u in self.models.values())
 
+    def usage_by_role(self) -> dict[str, dict[str, float | int | None]]:
+        """{role: {requests, prompt_tokens, completion_tokens, cost_usd, retries, errors}} for the summary."""
+        return {role: u.to_dict() for role, u in sorted(self.roles.items())}
+
     def to_dict(self) -> dict[str, Any]:
         pt, ct = self.tokens
         return {"requests": self.requests, "prompt_tokens": pt, "completion_tokens": ct,
                 "cost_usd": round(self.cost_usd, 6) if self.cost_known else None,
                 "models": {k: v.to_dict() for k, v in self.models.items()},
+                "roles": self.usage_by_role(),
                 "max_requests": self.max_requests, "max_cost": self.max_cost}

@@ -54,7 +54,7 @@ class RetryPolicy:
         if err is not None and err.retry_after is not None:
             # at least what the server asked for, plus a little jitter so retries do not arrive together
             return min(self.cap_s, err.retry_after) + random.uniform(0.0, 0.1 * max(0.1, err.retry_after))
-        return min(self.cap_s, self.base_s * 2 ** max(0, attempt - 1)) * random.uniform(0.5, 1.0)
+        return min(self.cap_s, self.base_s * 2.0 ** max(0, attempt - 1)) * random.uniform(0.5, 1.0)
 
 
 class CircuitBreaker:
