@@ -82,7 +82,8 @@ class Executor:
                  flush_every: int = 1024, preprocess: Callable[[str], str] | None = None,
                  meter: Meter | None = None, prices: PriceTable | None = None, price: Price | None = None,
                  max_wait: float = 900.0, breaker_threshold: int = 8,
-                 on_event: Callable[[str], None] | None = None) -> None:
+                 on_event: Callable[[str], None] | None = None, offline: bool = False,
+                 key_fn: Callable[[TestCase], str] | None = None) -> None:
         self.backend = backend
         self.critic = critic
         self.store = store
@@ -100,6 +101,9 @@ class Executor:
         self.max_wait = max_wait
         self.breaker_threshold = breaker_threshold
         self.on_event = on_event
+        #: offline: answers only come from the store (re-judging a run); a case with none stays not_run
+        self.offline = offline
+        self.key_fn = key_fn  # how a case finds its stored response when not by its messages ("" = none)
         self.model = model_name(backend)
         self.guard = self._make_guard(backend, self.model, self.concurrency, price)
         self._stop: RunStopped | None = None
@@ -155,6 +159,8 @@ class Executor:
     # ---- keys and records -----------------------------------------------------------------------------------
     def key_for(self, case: TestCase) -> str:
         """Same value as `response_key(...)`, with the parameters' dict computed once per run."""
+        if self.key_fn is not None:
+            return self.key_fn(case)
         if self._pdict is None:
             self._pdict = self.params.to_dict()
         msgs = build_messages(case.prompt, self.params, case.turns)
@@ -369,10 +375,15 @@ class Executor:
             self.stats.states[r.status] += 1
             if r.error_kind:
                 self.stats.errors[r.error_kind] += 1
-            if r.status == "ok" and self.critic is not None and key not in judged:
+            # a stored `invalid` verdict is no judgment: the same command judges that response again
+            if r.status == "ok" and self.critic is not None and (key not in judged or not judged[key].is_valid):
                 await judge_q.put((case, key, r.text or ""))
             else:
                 done()
+        if self.offline and todo:
+            self.stats.not_run += len(todo)
+            done(len(todo))
+            return
         if batch_mode:
             await self._dispatch_batches(todo, judge_q, done, item, tasks)
             return
