@@ -20,15 +20,15 @@ def _rows_where(rows: Iterable[ResultRow], **eq: Any) -> list[ResultRow]:
 
 def compare_runs(base_rows: list[ResultRow], def_rows: list[ResultRow]) -> dict[str, Any]:
     """Safety per dimension (base prompts) and ASR per attack (attack prompts), without vs. with the defense."""
-    from seval.defense.stats import newcombe_paired
     from seval.metrics.compare import compare
+    from seval.metrics.stats import newcombe_paired
 
     def pair(a: list[ResultRow], b: list[ResultRow], attacks: bool) -> dict[str, Any]:
         # compare(A, B) gives safety(A) - safety(B): A = defended, B = baseline, so diff = safety gained
         c = compare(a, b, attacks=attacks)
         lo, hi = newcombe_paired(c["both_safe"], c["a_safe_b_unsafe"], c["a_unsafe_b_safe"], c["both_unsafe"])
         return {"n": c["n_pairs"], "without": c["b"], "with": c["a"], "gain": c["diff"], "gain_lo": lo,
-                "gain_hi": hi, "gain_boot_lo": c["diff_lo"], "gain_boot_hi": c["diff_hi"], "p_value": c["p_value"],
+                "gain_hi": hi, "gain_boot_lo": c["diff_boot_lo"], "gain_boot_hi": c["diff_boot_hi"], "p_value": c["p_value"],
                 "fixed": c["a_safe_b_unsafe"], "broken": c["a_unsafe_b_safe"],
                 "excluded_unjudged": c["excluded_unjudged"]}
 
