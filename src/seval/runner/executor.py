@@ -110,6 +110,10 @@ class Executor:
         self._flush_scheduled = False
         self._pdict: dict[str, Any] | None = None
         self._slots = asyncio.Semaphore(1)
+        self._critic_hash: asyncio.Future[str] | None = None
+        #: critics with a synchronous `judge_batch` (embedded) are CPU-bound: judged in a worker thread
+        cpu = getattr(critic, "judge_batch", None)
+        self._cpu_judge: Callable[[list[JudgeItem]], list[Verdict]] | None = cpu if callable(cpu) else None
 
     # ---- setup --------------------------------------------------------------------------------------------
     def _price_for(self, backend: ModelBackend, name: str, override: Price | None) -> Price | None:
@@ -214,7 +218,11 @@ class Executor:
     async def run(self, cases: Iterable[TestCase], on_progress: ProgressFn | None = None) -> RunStats:
         t0 = time.perf_counter()
         judge_q: asyncio.Queue[tuple[TestCase, str, str] | None] = asyncio.Queue(maxsize=self.judge_batch * 4)
-        critic_hash = self.critic.config_hash() if self.critic else ""
+        # the critic's hash can mean loading its weights (embedded: about a second): it loads in a worker
+        # thread while the first requests are already out, and is awaited only where a verdict is looked up
+        self._critic_hash = (asyncio.ensure_future(asyncio.to_thread(self.critic.config_hash))
+                             if self.critic is not None else None)
+        critic_hash = ""
         tasks: set[asyncio.Task[None]] = set()
         restore = self._guard_critic()
         set_info = getattr(on_progress, "set_info", None)
@@ -255,6 +263,8 @@ class Executor:
         async def judge_loop() -> None:
             # gathers up to judge_batch answers, or whatever arrived within 50 ms, per critic call
             batch: list[tuple[TestCase, str, str]] = []
+            if self._critic_hash is not None:
+                await self._critic_hash  # the critic is loaded once, by that thread
             while True:
                 try:
                     got = await asyncio.wait_for(judge_q.get(), timeout=0.05 if batch else None)
@@ -304,6 +314,8 @@ class Executor:
         finally:
             for t in [*tasks, *([judger] if judger else []), tick]:
                 t.cancel()
+            if self._critic_hash is not None and not self._critic_hash.done():
+                self._critic_hash.cancel()
             for obj, attr, val in restore:
                 setattr(obj, attr, val)
             self.store.flush()
@@ -346,7 +358,10 @@ class Executor:
         assert self.critic is not None
         items = [self._judge_item(c, t) for c, _k, t in batch]
         try:
-            verdicts = await self.critic.judge(items)
+            if self._cpu_judge is not None:  # a CPU-bound critic works in a thread: requests keep flowing
+                verdicts = await asyncio.to_thread(self._cpu_judge, items)
+            else:
+                verdicts = await self.critic.judge(items)
         except RunStopped as exc:
             self._set_stop(exc)
             return None
@@ -363,7 +378,10 @@ class Executor:
                         batch_mode: bool) -> None:
         keys = [self.key_for(c) for c in chunk]
         have = self.store.get_responses(keys)
-        judged = self.store.get_verdicts([k for k in keys if k in have], critic_hash) if self.critic else {}
+        judged: dict[str, Verdict] = {}
+        if self.critic is not None and have:
+            critic_hash = await self._critic_hash if self._critic_hash is not None else self.critic.config_hash()
+            judged = self.store.get_verdicts([k for k in keys if k in have], critic_hash)
         todo: list[tuple[TestCase, str]] = []
         for case, key in zip(chunk, keys, strict=True):
             self.stats.total += 1
