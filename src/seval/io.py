@@ -162,8 +162,7 @@ def _iter_raw(path: str) -> Iterator[tuple[dict[str, Any], str]]:
             for lineno, row in enumerate(reader, 2):
                 yield {k: v for k, v in row.items() if v not in (None, "")}, f"{path}:{lineno}"
     elif name.endswith(".parquet"):
-        import pyarrow.parquet as pq
-
+        pq = parquet_module()
         try:
             pf = pq.ParquetFile(p)
         except Exception as exc:  # pyarrow raises several types for bad files
@@ -192,6 +191,25 @@ def read_cases(path: str | Path, lang: str | None = None, limit: int | None = No
             continue
         n += 1
         yield case
+
+
+PARQUET_HINT = "Parquet files need pyarrow, an optional dependency: pip install 'seval[parquet]'"
+
+
+def _pa() -> Any:
+    try:
+        import pyarrow
+    except ImportError:
+        raise SevalError(PARQUET_HINT) from None
+    return pyarrow
+
+
+def parquet_module() -> Any:
+    """pyarrow.parquet, or a one-line error saying how to install it (Parquet is an optional extra)."""
+    _pa()
+    import pyarrow.parquet as pq
+
+    return pq
 
 
 def starter_path() -> Path:
@@ -250,10 +268,8 @@ def write_cases(path: str | Path, cases: Iterable[TestCase], fmt: str | None = N
             w.writeheader()
             w.writerows(rows)
     else:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        pq.write_table(pa.Table.from_pylist(rows), path)
+        pq = parquet_module()
+        pq.write_table(_pa().Table.from_pylist(rows), path)
     return len(rows)
 
 
