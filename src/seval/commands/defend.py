@@ -57,7 +57,7 @@ def defend_cmd(target: str, constitution: str, bench: str | None, modes: str, cr
     if as_json:
         click.echo(json.dumps(rep, ensure_ascii=False, indent=2))
         return
-    from seval.defense.report import print_defend
+    from seval.commands.defend_tables import print_defend
 
     print_defend(rep)
     click.echo(f"written: {rep['out_dir']}/defense.json")
