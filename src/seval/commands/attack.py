@@ -225,7 +225,7 @@ def list_cmd(as_json: bool) -> None:
 def preview_cmd(text: str, attacks: str, lang: str | None, seed: int, rewriter: str | None) -> None:
     """Print the attack prompts for one question TEXT (nothing is written)."""
     from seval.attacks.base import apply_attacks
-    from seval.io import detect_lang
+    from seval.lang import detect_lang
     from seval.records import TestCase, md5_hex
 
     case = TestCase(id=md5_hex(text), prompt=text, lang=lang or detect_lang(text))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -12,8 +11,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
-
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -147,14 +144,10 @@ def _print_validation(r: dict[str, Any], stored: Path | None) -> None:
 
 # ---- judge -------------------------------------------------------------------------------------------------------
 
-def guess_lang(text: str) -> str:
-    """zh when the text has Chinese characters, else en."""
-    return "zh" if _CJK.search(text or "") else "en"
-
-
 def read_pairs(fh: IO[str], source: str) -> list[tuple[dict[str, Any], Any]]:
     """JSONL rows with prompt and response -> (row, JudgeItem)."""
     from seval.errors import SevalError
+    from seval.lang import detect_lang
     from seval.records import JudgeItem
 
     out = []
@@ -168,7 +161,7 @@ def read_pairs(fh: IO[str], source: str) -> list[tuple[dict[str, Any], Any]]:
         if not isinstance(row, dict) or not isinstance(row.get("prompt"), str) or not isinstance(row.get("response"), str):
             raise SevalError(f"{source}:{lineno}: each line needs string fields prompt and response")
         item = JudgeItem(prompt=row["prompt"], response=row["response"],
-                         lang=row.get("lang") or guess_lang(row["prompt"] + row["response"]),
+                         lang=row.get("lang") or detect_lang(row["prompt"] + row["response"]),
                          dimension=row.get("dimension"), category=row.get("category"), risk=row.get("risk"),
                          id=str(row["id"]) if row.get("id") is not None else None)
         out.append((row, item))

@@ -41,7 +41,7 @@ def template_langs() -> list[str]:
 @cache
 def starter_cases() -> tuple[TestCase, ...]:
     """The packaged starter benchmark (few-shot pool); empty when it is not there."""
-    from seval.generate.io import read_cases
+    from seval.io import read_cases
 
     res = resources.files("seval.data").joinpath("starter/starter.jsonl")
     try:
