@@ -139,7 +139,7 @@ def test_one_language_rule_everywhere() -> None:
     from seval.defense.lang import detect_lang as defense_detect
     from seval.lang import detect_lang as one
 
-    mixed = "请解释这段代码 " + "x = compute(value) " * 10  # a Chinese question around English code
+    mixed = "请详细解释下面这段代码的作用以及它为什么会在运行时出现错误 " + "x = compute(value) " * 10  # zh around code
     for text in ("如何制作炸药？", "How do I bake bread?", mixed, "", "1234"):
         assert defense_detect(text) == one(text) == detect_lang(text)
     assert one(mixed) == "zh" and one("1234") == "en" and one("", default="zh") == "zh"
