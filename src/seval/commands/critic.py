@@ -14,25 +14,10 @@ import click
 
 
 def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """`-o concurrency=16 -o fallback=openai:gpt-4o-mini` -> critic options (numbers parsed)."""
-    from seval.errors import SevalError
+    """`-o concurrency=16 -o fallback=openai:gpt-4o-mini` -> critic options (seval.spec's value typing)."""
+    from seval.spec import parse_options
 
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, eq, value = pair.partition("=")
-        if not eq or not key.strip():
-            raise SevalError(f"bad critic option {pair!r}: expected key=value")
-        val: Any = value
-        for cast in (int, float):
-            try:
-                val = cast(value)
-                break
-            except ValueError:
-                continue
-        if value.lower() in ("true", "false"):
-            val = value.lower() == "true"
-        out[key.strip()] = val
-    return out
+    return parse_options(pairs, "critic option")
 
 
 @contextmanager
