@@ -38,3 +38,16 @@ def test_spec_parts_and_alternatives() -> None:
 def test_one_error_style(call, msg: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(SevalError, match=msg):
         call()
+
+
+def test_one_template_filler() -> None:
+    """seval.templating.fill: one pass (braces in values stay), unknown fields kept, or an error when strict."""
+    from seval.attacks._common import fill as attack_fill
+    from seval.critic.llm import render
+    from seval.templating import fill
+
+    assert attack_fill is fill
+    assert fill("Q: {question} {other}", question="say {other}") == "Q: say {other} {other}"
+    assert render("<{x}>", {"x": "{x}"}) == "<{x}>"
+    with pytest.raises(SevalError, match=r"template field \{missing\} has no value"):
+        fill("{missing}", {"a": 1}, strict=True)
