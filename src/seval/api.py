@@ -134,3 +134,132 @@ def defend(target: str = DEFAULT_TARGET, constitution: str = "default", **option
 
 
 __all__ += ["GenParams", "progress_factory"]
+
+
+# ---- attack ---------------------------------------------------------------------------------------------------
+
+
+async def aattack_file(bench: str, attacks: str, out: str, rewriter: str | None = None, seed: int = 0,
+                       lang: str | None = None, include_base: bool = False, limit: int | None = None,
+                       fmt: str | None = None, concurrency: int = 16,
+                       on_progress: Callable[[int], None] | None = None,
+                       on_total: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """`seval attack`: write the named attacks of every base prompt in `bench` to `out`; returns a summary.
+
+    Rows of `bench` that are already attack prompts are not attacked again (they are counted as skipped).
+    Lines are written as they are made, to OUT.part, renamed at the end: an interrupted run leaves no half file.
+    """
+    import os
+    import time
+
+    from seval.attacks.base import AttackStats, apply_attacks, attack_names
+    from seval.errors import SevalError
+    from seval.io import read_cases, write_cases
+
+    names = attack_names(attacks)  # unknown names fail before any work
+    cases = list(read_cases(bench, lang=lang, limit=limit))
+    base = [c for c in cases if c.attack is None]
+    if not base:
+        raise SevalError(f"{bench}: no base prompts to attack" + (f" in language {lang}" if lang else ""))
+    if on_total:
+        on_total(len(base) * len(names))
+    backend = None
+    if rewriter:
+        from seval.models.base import resolve_model
+
+        backend = resolve_model(rewriter)
+    stats = AttackStats()
+    by_id = {c.id: c for c in base}
+    out_path = Path(out)
+    part = out_path.with_name(out_path.name + ".part")
+    fmt = fmt or {".csv": "csv", ".parquet": "parquet"}.get(out_path.suffix.lower(), "seval")
+    t0 = time.perf_counter()
+    made: list[Any] = []
+    written = 0
+    try:
+        async with _CaseSink(part, fmt) as sink:
+            emitted: set[str] = set()
+            async for item in apply_attacks(base, names, seed=seed, rewriter=backend, concurrency=concurrency,
+                                            stats=stats):
+                if include_base and item.base_id not in emitted and item.base_id in by_id:
+                    emitted.add(item.base_id)
+                    sink.add(by_id[item.base_id])
+                sink.add(item)
+                if on_progress:
+                    on_progress(1)
+            written = sink.n
+            made = sink.rest
+        if made:  # csv / parquet are written in one go
+            written = write_cases(part, made, fmt)
+        os.replace(part, out_path)
+    finally:
+        part.unlink(missing_ok=True)
+        if backend is not None:
+            await backend.aclose()
+    elapsed = time.perf_counter() - t0
+    produced = sum(stats.produced.values())
+    return {
+        "bench": bench, "out": out, "seed": seed, "rewriter": rewriter, "base_prompts": len(base),
+        "skipped_attack_rows": len(cases) - len(base), "skipped_empty": stats.skipped_empty,
+        "written": written, "attack_prompts": produced, "per_attack": {n: stats.produced[n] for n in names},
+        "rewriter_fallbacks": dict(stats.fallbacks), "seconds": round(elapsed, 3),
+        "prompts_per_s": round(produced / elapsed, 1) if elapsed > 0 else None,
+    }
+
+
+class _CaseSink:
+    """JSONL formats are streamed line by line; csv / parquet rows are kept for one write at the end."""
+
+    def __init__(self, path: Path, fmt: str) -> None:
+        self.path, self.fmt, self.n = path, fmt, 0
+        self.rest: list[Any] = []
+        self.fh: Any = None
+
+    async def __aenter__(self) -> _CaseSink:
+        if self.fmt in ("seval", "jsonl"):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in __aexit__
+        return self
+
+    def add(self, case: Any) -> None:
+        if self.fh is None:
+            self.rest.append(case)
+            return
+        import json
+
+        from seval.io import to_seval_row
+
+        row = to_seval_row(case) if self.fmt == "seval" else case.to_dict()
+        self.fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.n += 1
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.fh is not None:
+            self.fh.close()
+
+
+def attack_file(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Synchronous `aattack_file`."""
+    return run_sync(lambda: aattack_file(*args, **kwargs))
+
+
+def preview_attacks(case: Any, attacks: str, seed: int = 0, rewriter: str | None = None) -> list[Any]:
+    """`seval attack preview`: the attack prompts of one test case (nothing is written)."""
+    from seval.attacks.base import apply_attacks
+
+    async def go() -> list[Any]:
+        backend = None
+        if rewriter:
+            from seval.models.base import resolve_model
+
+            backend = resolve_model(rewriter)
+        try:
+            return [c async for c in apply_attacks([case], attacks, seed=seed, rewriter=backend)]
+        finally:
+            if backend is not None:
+                await backend.aclose()
+
+    return run_sync(go)
+
+
+__all__ += ["aattack_file", "attack_file", "preview_attacks"]
