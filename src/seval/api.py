@@ -263,3 +263,28 @@ def preview_attacks(case: Any, attacks: str, seed: int = 0, rewriter: str | None
 
 
 __all__ += ["aattack_file", "attack_file", "preview_attacks"]
+
+
+# ---- generate -------------------------------------------------------------------------------------------------
+
+
+def generate(generator: str | Any, taxonomy: Any, risks: list[Any], langs: list[str], config: Any,
+             selection: Any = None, existing: list[Any] | None = None, translate_from: str | None = None,
+             on_progress: Callable[[int, int], None] | None = None) -> Any:
+    """`seval generate`: base risk prompts from the taxonomy with a generator model (kept and raw cases)."""
+    from seval.generate.pipeline import run_generate
+    from seval.models.base import ModelBackend, resolve_model
+
+    backend = generator if isinstance(generator, ModelBackend) else resolve_model(generator)
+
+    async def go() -> Any:
+        try:
+            return await run_generate(backend, taxonomy, risks, langs, config, selection, existing or [],
+                                      translate_from, on_progress)
+        finally:
+            await backend.aclose()
+
+    return run_sync(go)
+
+
+__all__ += ["generate"]

@@ -71,11 +71,9 @@ def generate_cmd(ctx: click.Context, generator: str | None, risks: str, lang: st
     New prompts are also checked against the starter set, whose prompts are the few-shot examples."""
     if ctx.invoked_subcommand is not None:
         return
-    import asyncio
-
     from seval.errors import SevalError
     from seval.generate.generator import GenerateConfig
-    from seval.generate.pipeline import parse_langs, resolve_risks, run_generate
+    from seval.generate.pipeline import parse_langs, resolve_risks
     from seval.io import write_cases
     from seval.models.base import resolve_model
     from seval.taxonomy import load_taxonomy
@@ -98,13 +96,9 @@ def generate_cmd(ctx: click.Context, generator: str | None, risks: str, lang: st
         if done % step == 0 or done == total:
             click.echo(f"generated {done}/{total} requests", err=True)
 
-    async def main() -> Any:
-        try:
-            return await run_generate(backend, tax, risk_list, langs, gcfg, scfg, old, translate_from, progress)
-        finally:
-            await backend.aclose()
+    from seval.api import generate
 
-    result = asyncio.run(main())
+    result = generate(backend, tax, risk_list, langs, gcfg, scfg, old, translate_from, progress)
     write_cases(_sidecar(out, ".raw.jsonl"), result.raw)
     n = write_cases(out, result.kept)
     config = {"per_risk": per_risk, "batch_size": batch_size, "max_attempts": max_attempts, "seed": seed,
