@@ -30,9 +30,9 @@ from seval.runs.pipeline import (
     execute,
     load_cases,
     progress_factory,
-    rejudge,
     run_sync,
 )
+from seval.runs.rejudge import rejudge
 
 __all__ = ["DEFAULT_TARGET", "LOCAL_MAX_TOKENS", "REMOTE_MAX_TOKENS", "RUNS_DIR", "RunConfig", "RunResult",
            "arun_benchmark", "default_max_tokens", "default_out_dir", "defend", "judge_pairs",
