@@ -288,3 +288,32 @@ def generate(generator: str | Any, taxonomy: Any, risks: list[Any], langs: list[
 
 
 __all__ += ["generate"]
+
+
+# ---- report, studies ------------------------------------------------------------------------------------------
+
+
+def report(paths: list[str | Path], out: str | Path | None = None, fmt: str = "html",
+           max_examples: int | None = None) -> tuple[str, dict[str, Any]]:
+    """`seval report`: the report text (html, json, csv, md) of run and study folders, written to `out` if given."""
+    from seval.report import build_report
+
+    return build_report(paths, out, fmt=fmt, max_examples=max_examples)
+
+
+def study(kind: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """`seval study decoding|language|reasoning`: the study's study.json content (see seval.studies.*)."""
+    from seval.errors import SevalError
+
+    if kind == "decoding":
+        from seval.studies.decoding import run_decoding as fn
+    elif kind == "language":
+        from seval.studies.language import language_study as fn  # type: ignore[assignment]
+    elif kind == "reasoning":
+        from seval.studies.reasoning import run_reasoning as fn  # type: ignore[assignment]
+    else:
+        raise SevalError(f"unknown study {kind!r}; valid: decoding, language, reasoning")
+    return fn(*args, **kwargs)  # type: ignore[no-any-return]
+
+
+__all__ += ["report", "study"]
