@@ -43,7 +43,9 @@ def condense(summary: dict[str, Any]) -> dict[str, Any]:
 def write_study(out: Path, data: dict[str, Any]) -> Path:
     """Write DIR/study.json (the report shows it as a section when given DIR)."""
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "study.json"
+    from seval.runs.folder import STUDY
+
+    path = out / STUDY
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return path
 
