@@ -188,9 +188,9 @@ def test_run_folder_names_and_reader(tmp_path: Path) -> None:
                                    '"target": "t", "status": "ok"}\n\nnot json\n', encoding="utf-8")
     rows = folder.iter_rows()
     assert next(rows).id == "a"
-    with pytest.raises(SevalError, match=r"results.jsonl:3: not valid JSON"):
+    with pytest.raises(SevalError, match=r"results\.jsonl:3: not valid JSON"):
         next(rows)
-    with pytest.raises(SevalError, match="summary.json"):
+    with pytest.raises(SevalError, match=r"summary\.json"):
         _ = folder.summary
 
 

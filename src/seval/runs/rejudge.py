@@ -13,7 +13,6 @@ from seval.runs.folder import RESULTS, RUN_META, STORE, RunFolder, read_json
 from seval.runs.pipeline import _execute, _Plan
 
 
-
 class _StoredTarget:
     """The target of a finished run, offline: its spec and hash (the store's keys), never called."""
 
