@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from seval.api import run_benchmark
+from seval.errors import SevalError
 from seval.io import starter_path
 from seval.records import GenParams
 from seval.runner.store import RunStore
@@ -51,3 +52,14 @@ def test_in_process_embedded_model_via_api(tmp_path: Path) -> None:
                         lang="zh", params=GenParams(max_tokens=16), progress=False)
     assert len(res.rows) == 3 and all(r.lang == "zh" and r.status == "ok" for r in res.rows)
     assert res.summary["run"]["target"] == "local:smollm2"
+
+
+def test_every_command_has_a_library_call() -> None:
+    """The CLI is a thin layer: each command's work is one seval.api call."""
+    import seval.api as api
+
+    for name in ("run_benchmark", "arun_benchmark", "rejudge_run", "judge_pairs", "validate_critic", "defend",
+                 "attack_file", "preview_attacks", "generate", "report", "study"):
+        assert callable(getattr(api, name)), name
+    with pytest.raises(SevalError, match="unknown study"):
+        api.study("nope")

@@ -71,7 +71,7 @@ def test_attack_base_link_written_in_ext_and_top_level() -> None:
 def test_malformed_line_names_file_and_line(tmp_path: Path) -> None:
     f = tmp_path / "bad.jsonl"
     f.write_text('{"prompt": "ok", "lang": "en"}\n{"prompt": broken\n', "utf-8")
-    with pytest.raises(SevalError, match=r"bad\.jsonl:2: malformed JSON"):
+    with pytest.raises(SevalError, match=r"bad\.jsonl:2: not valid JSON"):
         list(read_cases(f))
 
 
@@ -132,3 +132,14 @@ def test_starter_benchmark_loads_through_the_reader() -> None:
     assert len(cases) >= 200
     assert {c.lang for c in cases} == {"zh", "en"}
     assert all(c.risk and c.category and c.dimension for c in cases)
+
+
+def test_one_language_rule_everywhere() -> None:
+    """seval.lang is the only detector: the reader, the defense and `critic judge` agree on edge cases."""
+    from seval.defense.lang import detect_lang as defense_detect
+    from seval.lang import detect_lang as one
+
+    mixed = "请详细解释下面这段代码的作用以及它为什么会在运行时出现错误 " + "x = compute(value) " * 10  # zh around code
+    for text in ("如何制作炸药？", "How do I bake bread?", mixed, "", "1234"):
+        assert defense_detect(text) == one(text) == detect_lang(text)
+    assert one(mixed) == "zh" and one("1234") == "en" and one("", default="zh") == "zh"

@@ -1,300 +1,319 @@
-"""The Python API behind `seval run`: the same options as the CLI, callable from a notebook or a script.
+"""The Python API: one function per command, the same options as the CLI, callable from a notebook or a script.
 
     from seval.api import run_benchmark
     result = run_benchmark("openai-compatible:http://127.0.0.1:8000/v1#qwen", bench="bench.jsonl", limit=100)
     result.summary["safety"]["overall"]
+
+Every function here is the library side of one `seval` command; the CLI parses options, calls it and prints.
+Progress reaches the library only as a callback (`progress=`: a ProgressFactory, True for the default
+terminal bar on stderr, False for none).
 """
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
-import hashlib
-import json
-import re
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from functools import cached_property
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from seval import __version__
-from seval.errors import SevalError
-from seval.records import GenParams, ResultRow, TestCase
+from seval.records import GenParams
+from seval.runs.pipeline import (
+    DEFAULT_TARGET,
+    LOCAL_MAX_TOKENS,
+    REMOTE_MAX_TOKENS,
+    RUNS_DIR,
+    ProgressFactory,
+    RunConfig,
+    RunResult,
+    default_max_tokens,
+    default_out_dir,
+    execute,
+    load_cases,
+    progress_factory,
+    run_sync,
+)
+from seval.runs.rejudge import rejudge
 
-DEFAULT_TARGET = "local:smollm2"
-RUNS_DIR = "seval-runs"
-#: answer length caps: CPU-bound in-process models get a shorter one so the default run stays a few minutes
-LOCAL_MAX_TOKENS = 64
-REMOTE_MAX_TOKENS = 256
-
-
-def default_max_tokens(target: str) -> int:
-    """The answer cap used when the user gives none: shorter for in-process models on the CPU."""
-    return LOCAL_MAX_TOKENS if target.startswith(("local:", "llama-cpp:")) else REMOTE_MAX_TOKENS
-
-
-@dataclass
-class RunResult:
-    """Where a run's files are, and its summary; rows are read lazily from results.jsonl."""
-
-    out_dir: Path
-    summary: dict[str, Any]
-    stats: dict[str, Any] = field(default_factory=dict)
-    #: False when the run stopped early (--max-requests, --max-cost, endpoint down); the same call resumes it
-    complete: bool = True
-    #: why it stopped and how to continue; None when complete
-    message: str | None = None
-    #: the CLI's exit code: 0 complete, 3 budget reached, 4 endpoint down
-    exit_code: int = 0
-
-    @property
-    def results_path(self) -> Path:
-        return self.out_dir / "results.jsonl"
-
-    def iter_rows(self) -> Iterator[ResultRow]:
-        with open(self.results_path, encoding="utf-8") as fh:
-            for line in fh:
-                yield ResultRow.from_dict(json.loads(line))
-
-    @cached_property
-    def rows(self) -> list[ResultRow]:
-        return list(self.iter_rows())
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:80] or "run"
-
-
-def default_out_dir(target: str, bench: str | None, defense: str | None) -> Path:
-    """Deterministic, so the same command resumes the same run."""
-    name = _slug(target) + "__" + (_slug(Path(bench).name.split(".")[0]) if bench else "starter")
-    if defense:
-        name += "__" + _slug(defense)
-    return Path(RUNS_DIR) / name
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def load_cases(bench: str | Path | None, lang: str | None, limit: int | None) -> Iterator[TestCase]:
-    from seval.io import read_cases, starter_path
-
-    return read_cases(bench or starter_path(), lang=lang, limit=limit)
-
-
-def _think_stripper() -> Any:
-    """Reasoning models' <think> blocks are removed before judging: the critic sees the answer."""
-    from seval.metrics.text import strip_think
-
-    return lambda text: strip_think(text)[0]
-
-
-async def arun_benchmark(
-    target: str | Any = DEFAULT_TARGET,
-    bench: str | Path | None = None,
-    critic: str | Any | None = None,
-    out: str | Path | None = None,
-    concurrency: int | None = None,
-    limit: int | None = None,
-    lang: str | None = None,
-    defense: str | None = None,
-    params: GenParams | None = None,
-    progress: bool = True,
-    retry_errors: bool = False,
-    model_options: dict[str, Any] | None = None,
-    timeout: float | None = None,
-    max_retries: int = 6,
-    max_requests: int | None = None,
-    max_cost: float | None = None,
-    prices: str | Path | None = None,
-    price_in: float | None = None,
-    price_out: float | None = None,
-    max_wait: float = 900.0,
-) -> RunResult:
-    """Run `bench` (default: the starter benchmark) against `target`, judge with `critic`, write `out`."""
-    from seval.critic.base import Critic, resolve_critic
-    from seval.io import starter_path
-    from seval.models.base import ModelBackend, resolve_model
-    from seval.models.budget import Price, PriceTable
-    from seval.models.policy import CallPolicy
-    from seval.runner.executor import Executor
-    from seval.runner.store import RunStore
-
-    params = params or GenParams()
-    bench_path = Path(bench) if bench else starter_path()
-    if not bench_path.exists():
-        raise SevalError(f"benchmark file not found: {bench_path}")
-    model_options = dict(model_options or {})
-    if timeout is not None:
-        if timeout <= 0:
-            raise SevalError(f"--timeout must be > 0 seconds, got {timeout}")
-        if isinstance(target, ModelBackend):
-            raise SevalError("--timeout applies to a target given as a model string; set the timeout on the "
-                             "backend object passed as target")
-        model_options["timeout"] = timeout  # the backend takes it as an option (in-process ones reject it)
-    backend: ModelBackend = target if isinstance(target, ModelBackend) else resolve_model(target, **model_options)
-    target_spec = backend.spec
-    if (price_in is None) != (price_out is None):
-        raise SevalError("give both --price-in and --price-out (USD per 1M input / output tokens)")
-    price = Price(price_in, price_out) if price_in is not None and price_out is not None else None
-    price_table = PriceTable.load(prices)
-    # one policy for every model call of the run: target, judges, the defense's output check
-    policy = CallPolicy.from_limits(max_retries=max_retries, max_requests=max_requests, max_cost=max_cost,
-                                    prices=price_table, max_wait=max_wait, on_event=_stderr_event)
-    if defense:
-        from seval.defense import resolve_defense
-
-        backend = resolve_defense(defense, policy=policy).wrap(backend)
-    judge: Critic = critic if isinstance(critic, Critic) else resolve_critic(critic, policy=policy)
-    out_dir = Path(out) if out else default_out_dir(target_spec, str(bench) if bench else None, defense)
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    # a first pass counts the cases (for the progress bar) and validates every line before any model call
-    total = sum(1 for _ in load_cases(bench_path, lang, limit))
-    if total == 0:
-        raise SevalError(f"{bench_path}: no test cases" + (f" in language {lang!r}" if lang else ""))
-
-    store = RunStore(out_dir / "store.sqlite")
-    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    run_meta = {
-        "seval_version": __version__,
-        "target": target_spec,
-        "target_config": backend.config(),
-        "target_hash": backend.config_hash(),
-        "bench": str(bench_path),
-        "bench_sha256": _file_sha256(bench_path),
-        "n_cases": total,
-        "lang": lang,
-        "limit": limit,
-        "critic": judge.spec,
-        "critic_hash": judge.config_hash(),
-        "defense": defense,
-        "params": params.to_dict(),
-        "started": started,
-    }
-    if retry_errors:
-        store.delete_errors()
-    executor = Executor(backend, judge, store, params, concurrency=concurrency, preprocess=_think_stripper(),
-                        policy=policy, price=price, on_event=_stderr_event)
-    try:
-        if progress:
-            from seval.runner.progress import progress_bar
-
-            with progress_bar(total, f"{run_meta['target']}") as advance:
-                executor.on_event = policy.on_event = advance.message
-                stats = await executor.run(load_cases(bench_path, lang, limit), on_progress=advance)
-        else:
-            stats = await executor.run(load_cases(bench_path, lang, limit))
-        from seval.metrics import Summarizer
-
-        # the summary is fed while results.jsonl is written: one pass over the results, not two
-        summarizer = Summarizer()
-        rows_written = write_results(out_dir, store, executor, load_cases(bench_path, lang, limit), run_meta,
-                                     on_row=summarizer.add)
-    finally:
-        store.close()
-        await backend.aclose()
-        await judge.aclose()
-    summary = summarizer.result()
-    summary["run"] = {**run_meta, "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                      "stats": stats.to_dict(), "rows": rows_written}
-    (out_dir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
-    (out_dir / "run.json").write_text(json.dumps(summary["run"], ensure_ascii=False, indent=2), encoding="utf-8")
-    result = RunResult(out_dir=out_dir, summary=summary, stats=stats.to_dict())
-    if stats.stopped:
-        from seval.runner.executor import stop_message
-
-        result.complete = False
-        result.exit_code = 4 if stats.stopped == "endpoint_down" else 3
-        result.message = stop_message(stats)
-    return result
-
+__all__ = ["DEFAULT_TARGET", "LOCAL_MAX_TOKENS", "REMOTE_MAX_TOKENS", "RUNS_DIR", "RunConfig", "RunResult",
+           "arun_benchmark", "default_max_tokens", "default_out_dir", "defend", "judge_pairs",
+           "load_cases", "rejudge_run", "run_benchmark", "run_sync", "validate_critic"]
 
 def _stderr_event(text: str) -> None:
-    import sys
-
     print(text, file=sys.stderr, flush=True)
 
 
-def write_results(out_dir: Path, store: Any, executor: Any, cases: Iterator[TestCase], run_meta: dict[str, Any],
-                  on_row: Callable[[ResultRow], None] | None = None) -> int:
-    """results.jsonl: one line per test case, in benchmark order, joined from the store (bounded memory).
+async def arun_benchmark(target: str | Any = DEFAULT_TARGET, bench: str | Path | None = None,
+                         progress: bool | ProgressFactory = True, **options: Any) -> RunResult:
+    """`seval run`: run `bench` (default: the starter benchmark) against `target`, judge it, write a run folder.
 
-    `on_row` sees each row as it is written (the run summary is computed this way, without re-reading).
+    `options` are RunConfig's fields (critic, out, concurrency, limit, lang, defense, params, retry_errors,
+    timeout, max_retries, max_requests, max_cost, prices, price_in, price_out, max_wait, model_options).
     """
-    from seval.runner.executor import CHUNK
-
-    critic_hash = run_meta["critic_hash"]
-    tmp = out_dir / "results.jsonl.tmp"
-    n = 0
-    with open(tmp, "w", encoding="utf-8") as fh:
-        chunk: list[TestCase] = []
-
-        def emit(chunk: list[TestCase]) -> int:
-            keys = [executor.key_for(c) for c in chunk]
-            resp = store.get_responses(keys)
-            verd = store.get_verdicts(keys, critic_hash)
-            for c, k in zip(chunk, keys, strict=True):
-                r = resp.get(k)
-                v = verd.get(k)
-                row = ResultRow(
-                    id=c.id, lang=c.lang, prompt=c.prompt, dimension=c.dimension, category=c.category, risk=c.risk,
-                    attack=c.attack, base_id=c.base_id, from_id=c.from_id, target=run_meta["target"],
-                    status=r.status if r else "error", response=r.text if r else None,
-                    error_kind=(r.error_kind if r else "not_run"), error=(r.error if r else "no response recorded"),
-                    verdict=v.label if v else None, score=v.score if v else None,
-                    explanation=v.explanation if v else None, tags=v.tags if v else [],
-                    critic=run_meta["critic"] if v else None, defense=run_meta["defense"],
-                    prompt_tokens=r.prompt_tokens if r else 0, completion_tokens=r.completion_tokens if r else 0,
-                    latency_s=r.latency_s if r else 0.0,
-                )
-                fh.write(json.dumps(_row_dict(row), ensure_ascii=False) + "\n")
-                if on_row is not None:
-                    on_row(row)
-            return len(chunk)
-
-        for c in cases:
-            chunk.append(c)
-            if len(chunk) >= CHUNK:
-                n += emit(chunk)
-                chunk = []
-        if chunk:
-            n += emit(chunk)
-    tmp.replace(out_dir / "results.jsonl")
-    return n
-
-
-def _row_dict(row: ResultRow) -> dict[str, Any]:
-    """ResultRow.to_dict() without dataclasses.asdict's deep copy (a third of the harness CPU at 2,000 rows)."""
-    import dataclasses
-
-    return {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
+    config = RunConfig(target=target, bench=bench, **options)
+    return await execute(config, progress=progress_factory(progress), on_event=_stderr_event)
 
 
 def run_benchmark(*args: Any, **kwargs: Any) -> RunResult:
-    """Synchronous `arun_benchmark`; works inside a running event loop too (e.g. Jupyter) via a thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(arun_benchmark(*args, **kwargs))
-    box: dict[str, Any] = {}
+    """Synchronous `arun_benchmark`."""
+    return run_sync(lambda: arun_benchmark(*args, **kwargs))
 
-    def runner() -> None:
+
+# ---- critic ---------------------------------------------------------------------------------------------------
+
+
+def _critic(critic: str | Any | None, options: dict[str, Any] | None) -> Any:
+    from seval.critic.base import Critic, resolve_critic
+
+    return critic if isinstance(critic, Critic) else resolve_critic(critic, **(options or {}))
+
+
+def rejudge_run(run_dir: str | Path, critic: str | Any | None = None, out: str | Path | None = None,
+                progress: bool | ProgressFactory = False, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`seval critic judge --run DIR`: re-judge a run's stored responses; returns what was done."""
+    judge = _critic(critic, options)
+    res = run_sync(lambda: rejudge(run_dir, judge, out, progress_factory(progress)))
+    counts = res.summary["counts"]
+    labels = {k: counts[k] for k in ("safe", "unsafe", "invalid") if counts.get(k)}
+    for status in ("error", "content_filter"):
+        if counts.get(status):
+            labels[f"not judged ({status})"] = counts[status]
+    judged_now = int(res.stats.get("judged", 0))
+    return {"run": str(run_dir), "critic": judge.spec, "critic_hash": judge.config_hash(), "rows": counts["total"],
+            "judged": judged_now, "cached": counts["safe"] + counts["unsafe"] + counts["invalid"] - judged_now,
+            "labels": labels, "out": str(res.results_path), "flags": {k: v["count"] for k, v in
+                                                                      res.summary["flags"].items()},
+            "critic_validation": res.summary.get("critic", {}).get("line")}
+
+
+def judge_pairs(items: list[Any], critic: str | Any | None = None, options: dict[str, Any] | None = None,
+                on_progress: Callable[[int], None] | None = None) -> list[Any]:
+    """`seval critic judge --in FILE`: verdicts for JudgeItems, in order."""
+    from seval.critic.validate import judge_all
+
+    judge = _critic(critic, options)
+
+    async def go() -> list[Any]:
         try:
-            box["result"] = asyncio.run(arun_benchmark(*args, **kwargs))
-        except BaseException as exc:
-            box["error"] = exc
+            return await judge_all(judge, items, on_progress=on_progress)
+        finally:
+            await judge.aclose()
 
-    t = threading.Thread(target=runner)
-    t.start()
-    t.join()
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
+    return run_sync(go)
+
+
+def validate_critic(gold: Any, critic: str | Any | None = None, lang: str | None = None,
+                    limit: int | None = None, seed: int = 0, options: dict[str, Any] | None = None,
+                    on_progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """`seval critic validate`: the critic's accuracy on human-labelled pairs (the record, not yet stored).
+
+    `gold`: a GoldSet (seval.critic.validate.load_gold) or gold file paths (then `lang`/`limit` select).
+    """
+    from seval.critic.validate import GoldSet, load_gold, validate
+
+    if not isinstance(gold, GoldSet):
+        gold = load_gold(list(gold), lang=lang, limit=limit, seed=seed)
+    judge = _critic(critic, options)
+
+    async def go() -> dict[str, Any]:
+        try:
+            return await validate(judge, gold, seed=seed, on_progress=on_progress)
+        finally:
+            await judge.aclose()
+
+    return run_sync(go)
+
+
+# ---- defend ------------------------------------------------------------------------------------------------
+
+
+def defend(target: str = DEFAULT_TARGET, constitution: str = "default", **options: Any) -> dict[str, Any]:
+    """`seval defend`: the benchmark without and with a constitutional defense; returns defense.json's content."""
+    from seval.defend import run_defend
+
+    return run_defend(target, constitution, **options)
+
+
+__all__ += ["GenParams", "progress_factory"]
+
+
+# ---- attack ---------------------------------------------------------------------------------------------------
+
+
+async def aattack_file(bench: str, attacks: str, out: str, rewriter: str | None = None, seed: int = 0,
+                       lang: str | None = None, include_base: bool = False, limit: int | None = None,
+                       fmt: str | None = None, concurrency: int = 16,
+                       on_progress: Callable[[int], None] | None = None,
+                       on_total: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """`seval attack`: write the named attacks of every base prompt in `bench` to `out`; returns a summary.
+
+    Rows of `bench` that are already attack prompts are not attacked again (they are counted as skipped).
+    Lines are written as they are made, to OUT.part, renamed at the end: an interrupted run leaves no half file.
+    """
+    import os
+    import time
+
+    from seval.attacks.base import AttackStats, apply_attacks, attack_names
+    from seval.errors import SevalError
+    from seval.io import read_cases, write_cases
+
+    names = attack_names(attacks)  # unknown names fail before any work
+    cases = list(read_cases(bench, lang=lang, limit=limit))
+    base = [c for c in cases if c.attack is None]
+    if not base:
+        raise SevalError(f"{bench}: no base prompts to attack" + (f" in language {lang}" if lang else ""))
+    if on_total:
+        on_total(len(base) * len(names))
+    backend = None
+    if rewriter:
+        from seval.models.base import resolve_model
+
+        backend = resolve_model(rewriter)
+    stats = AttackStats()
+    by_id = {c.id: c for c in base}
+    out_path = Path(out)
+    part = out_path.with_name(out_path.name + ".part")
+    fmt = fmt or {".csv": "csv", ".parquet": "parquet"}.get(out_path.suffix.lower(), "seval")
+    t0 = time.perf_counter()
+    made: list[Any] = []
+    written = 0
+    try:
+        async with _CaseSink(part, fmt) as sink:
+            emitted: set[str] = set()
+            async for item in apply_attacks(base, names, seed=seed, rewriter=backend, concurrency=concurrency,
+                                            stats=stats):
+                if include_base and item.base_id not in emitted and item.base_id in by_id:
+                    emitted.add(item.base_id)
+                    sink.add(by_id[item.base_id])
+                sink.add(item)
+                if on_progress:
+                    on_progress(1)
+            written = sink.n
+            made = sink.rest
+        if made:  # csv / parquet are written in one go
+            written = write_cases(part, made, fmt)
+        os.replace(part, out_path)
+    finally:
+        part.unlink(missing_ok=True)
+        if backend is not None:
+            await backend.aclose()
+    elapsed = time.perf_counter() - t0
+    produced = sum(stats.produced.values())
+    return {
+        "bench": bench, "out": out, "seed": seed, "rewriter": rewriter, "base_prompts": len(base),
+        "skipped_attack_rows": len(cases) - len(base), "skipped_empty": stats.skipped_empty,
+        "written": written, "attack_prompts": produced, "per_attack": {n: stats.produced[n] for n in names},
+        "rewriter_fallbacks": dict(stats.fallbacks), "seconds": round(elapsed, 3),
+        "prompts_per_s": round(produced / elapsed, 1) if elapsed > 0 else None,
+    }
+
+
+class _CaseSink:
+    """JSONL formats are streamed line by line; csv / parquet rows are kept for one write at the end."""
+
+    def __init__(self, path: Path, fmt: str) -> None:
+        self.path, self.fmt, self.n = path, fmt, 0
+        self.rest: list[Any] = []
+        self.fh: Any = None
+
+    async def __aenter__(self) -> _CaseSink:
+        if self.fmt in ("seval", "jsonl"):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in __aexit__
+        return self
+
+    def add(self, case: Any) -> None:
+        if self.fh is None:
+            self.rest.append(case)
+            return
+        import json
+
+        from seval.io import to_seval_row
+
+        row = to_seval_row(case) if self.fmt == "seval" else case.to_dict()
+        self.fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.n += 1
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.fh is not None:
+            self.fh.close()
+
+
+def attack_file(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Synchronous `aattack_file`."""
+    return run_sync(lambda: aattack_file(*args, **kwargs))
+
+
+def preview_attacks(case: Any, attacks: str, seed: int = 0, rewriter: str | None = None) -> list[Any]:
+    """`seval attack preview`: the attack prompts of one test case (nothing is written)."""
+    from seval.attacks.base import apply_attacks
+
+    async def go() -> list[Any]:
+        backend = None
+        if rewriter:
+            from seval.models.base import resolve_model
+
+            backend = resolve_model(rewriter)
+        try:
+            return [c async for c in apply_attacks([case], attacks, seed=seed, rewriter=backend)]
+        finally:
+            if backend is not None:
+                await backend.aclose()
+
+    return run_sync(go)
+
+
+__all__ += ["aattack_file", "attack_file", "preview_attacks"]
+
+
+# ---- generate -------------------------------------------------------------------------------------------------
+
+
+def generate(generator: str | Any, taxonomy: Any, risks: list[Any], langs: list[str], config: Any,
+             selection: Any = None, existing: list[Any] | None = None, translate_from: str | None = None,
+             on_progress: Callable[[int, int], None] | None = None) -> Any:
+    """`seval generate`: base risk prompts from the taxonomy with a generator model (kept and raw cases)."""
+    from seval.generate.pipeline import run_generate
+    from seval.models.base import ModelBackend, resolve_model
+
+    backend = generator if isinstance(generator, ModelBackend) else resolve_model(generator)
+
+    async def go() -> Any:
+        try:
+            return await run_generate(backend, taxonomy, risks, langs, config, selection, existing or [],
+                                      translate_from, on_progress)
+        finally:
+            await backend.aclose()
+
+    return run_sync(go)
+
+
+__all__ += ["generate"]
+
+
+# ---- report, studies ------------------------------------------------------------------------------------------
+
+
+def report(paths: list[str | Path], out: str | Path | None = None, fmt: str = "html",
+           max_examples: int | None = None) -> tuple[str, dict[str, Any]]:
+    """`seval report`: the report text (html, json, csv, md) of run and study folders, written to `out` if given."""
+    from seval.report import build_report
+
+    return build_report(paths, out, fmt=fmt, max_examples=max_examples)
+
+
+def study(kind: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """`seval study decoding|language|reasoning`: the study's study.json content (see seval.studies.*)."""
+    from seval.errors import SevalError
+
+    if kind == "decoding":
+        from seval.studies.decoding import run_decoding as fn
+    elif kind == "language":
+        from seval.studies.language import language_study as fn  # type: ignore[assignment]
+    elif kind == "reasoning":
+        from seval.studies.reasoning import run_reasoning as fn  # type: ignore[assignment]
+    else:
+        raise SevalError(f"unknown study {kind!r}; valid: decoding, language, reasoning")
+    return fn(*args, **kwargs)  # type: ignore[no-any-return]
+
+
+__all__ += ["report", "study"]

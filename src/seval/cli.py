@@ -29,7 +29,7 @@ _HELP = {
     "taxonomy": "Print the risk taxonomy (8 dimensions, 25 categories, fine-grained risks).",
     "bench": "Inspect benchmark files (counts per language, dimension, attack).",
     "models": "List the model backends and how to name a model.",
-    "critic": "Validate critics against human labels, judge pairs, train the embedded critic.",
+    "critic": "Validate critics against human labels, judge pairs, re-judge runs, list critics.",
     "attack": "Derive attack prompts from base prompts (the ten S-Eval attacks and extensions).",
     "generate": "Generate base risk prompts from the taxonomy with a generator model.",
     "defend": "Measure the constitutional defense: safety gained vs. over-refusal and cost.",

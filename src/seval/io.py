@@ -16,21 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from seval.errors import SevalError
+from seval.lang import detect_lang
 from seval.records import TestCase, md5_hex
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LANG_IN_NAME = re.compile(r"(?:^|[_\-./])(zh|en|cn|chinese|english)(?:[_\-./]|$)", re.IGNORECASE)
 BASE_MODELS = {"base_risk", "original_risk"}
-
-
-def detect_lang(text: str) -> str:
-    """zh when a noticeable share of the letters are CJK, else en."""
-    if not text:
-        return "en"
-    sample = text[:2000]
-    cjk = len(_CJK.findall(sample))
-    letters = sum(ch.isalpha() for ch in sample) or 1
-    return "zh" if cjk / letters > 0.2 else "en"
 
 
 def lang_from_filename(path: str) -> str | None:
@@ -131,7 +121,7 @@ def _iter_json_lines(stream: Iterable[str], path: str) -> Iterator[tuple[dict[st
         try:
             yield json.loads(line), f"{path}:{lineno}"
         except json.JSONDecodeError as exc:
-            raise SevalError(f"{path}:{lineno}: malformed JSON line ({exc.msg} at column {exc.colno})") from None
+            raise SevalError(f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
 
 
 def _iter_raw(path: str) -> Iterator[tuple[dict[str, Any], str]]:
@@ -162,8 +152,7 @@ def _iter_raw(path: str) -> Iterator[tuple[dict[str, Any], str]]:
             for lineno, row in enumerate(reader, 2):
                 yield {k: v for k, v in row.items() if v not in (None, "")}, f"{path}:{lineno}"
     elif name.endswith(".parquet"):
-        import pyarrow.parquet as pq
-
+        pq = parquet_module()
         try:
             pf = pq.ParquetFile(p)
         except Exception as exc:  # pyarrow raises several types for bad files
@@ -192,6 +181,25 @@ def read_cases(path: str | Path, lang: str | None = None, limit: int | None = No
             continue
         n += 1
         yield case
+
+
+PARQUET_HINT = "Parquet files need pyarrow, an optional dependency: pip install 'seval[parquet]'"
+
+
+def _pa() -> Any:
+    try:
+        import pyarrow
+    except ImportError:
+        raise SevalError(PARQUET_HINT) from None
+    return pyarrow
+
+
+def parquet_module() -> Any:
+    """pyarrow.parquet, or a one-line error saying how to install it (Parquet is an optional extra)."""
+    _pa()
+    import pyarrow.parquet as pq
+
+    return pq
 
 
 def starter_path() -> Path:
@@ -250,10 +258,8 @@ def write_cases(path: str | Path, cases: Iterable[TestCase], fmt: str | None = N
             w.writeheader()
             w.writerows(rows)
     else:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        pq.write_table(pa.Table.from_pylist(rows), path)
+        pq = parquet_module()
+        pq.write_table(_pa().Table.from_pylist(rows), path)
     return len(rows)
 
 

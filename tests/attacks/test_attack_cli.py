@@ -95,7 +95,7 @@ def test_preview_prints_variants() -> None:
 
 def test_failed_run_leaves_the_old_output_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import seval.attacks.base as base_mod
-    from seval.commands.attack import attack_file
+    from seval.api import attack_file
 
     real = base_mod.apply_attacks
 

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from seval.cli import cli
-from seval.defense.measure import compare_runs, run_defend, sample_bench
+from seval.defend import run_defend, sample_bench
+from seval.defense.measure import compare_runs
 from seval.records import GenParams, ResultRow
 
 BENCH = [

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from seval.errors import SevalError
-from seval.generate.io import read_cases, write_cases
+from seval.io import read_cases, write_cases
 from seval.records import TestCase, md5_hex
 
 
@@ -23,7 +23,7 @@ def test_reads_seval_release_lines(tmp_path: Path) -> None:
     ]
     p = tmp_path / "s.jsonl"
     p.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n\n", encoding="utf-8")
-    a, b = read_cases(p)
+    a, b = list(read_cases(p))
     assert (a.lang, a.dimension, a.from_id) == ("zh", "CI", None)
     assert (b.lang, b.dimension, b.from_id, b.id) == ("en", "CI", a.id, md5_hex(en))
 
@@ -34,15 +34,16 @@ def test_round_trip_and_seval_fields(tmp_path: Path) -> None:
     p = tmp_path / "sub" / "o.jsonl"
     assert write_cases(p, [c]) == 1
     line = json.loads(p.read_text())
-    assert line["traceid"] == md5_hex(c.prompt) and line["risk_type"] == "Crimes_and_Illegal_Activities"
+    # one S-Eval writer: traceid is the case id, so from_traceid / base_traceid links resolve in S-Eval readers
+    assert line["traceid"] == "x1" and line["risk_type"] == "Crimes_and_Illegal_Activities"
     assert json.loads(line["ext"]) == {"model": "base_risk", "from_traceid": "z9"}
-    assert read_cases(p) == [c]
+    assert list(read_cases(p)) == [c]
 
 
-@pytest.mark.parametrize("content, msg", [("{bad json\n", "not valid JSON"), ('{"x": 1}\n', "string `prompt`"),
+@pytest.mark.parametrize("content, msg", [("{bad json\n", "not valid JSON"), ('{"x": 1}\n', "'prompt' field"),
                                           ('{"prompt": "p", "risk_type": "Nope", "ext": "{}"}\n', "unknown risk_type")])
 def test_bad_lines_name_file_and_line(tmp_path: Path, content: str, msg: str) -> None:
     p = tmp_path / "b.jsonl"
     p.write_text(content)
     with pytest.raises(SevalError, match=msg):
-        read_cases(p)
+        list(read_cases(p))

@@ -45,7 +45,8 @@ def test_mcnemar_hand_case() -> None:
 
 
 def test_paired_bootstrap() -> None:
-    assert paired_bootstrap_diff(50, 0, 0, 50) == (0.0, 0.0)  # no discordant pairs: no uncertainty
+    lo0, hi0 = paired_bootstrap_diff(50, 0, 0, 50)  # no discordant pairs is not certainty (was [0, 0])
+    assert lo0 is not None and hi0 is not None and lo0 < 0 < hi0
     lo, hi = paired_bootstrap_diff(400, 120, 20, 460, n_boot=4000)
     assert lo is not None and hi is not None
     assert 0 < lo < 0.10 < hi < 0.14  # true difference (120 - 20) / 1000 = 0.10
@@ -57,3 +58,20 @@ def test_mean_of_rates() -> None:
     assert m["rate"] == pytest.approx(0.4)
     assert m["k"] == 2
     assert m["lo"] < 0.4 < m["hi"]
+
+
+def test_bootstrap_is_not_zero_width_when_no_pair_differs() -> None:
+    from seval.metrics.stats import paired_bootstrap_diff
+
+    lo, hi = paired_bootstrap_diff(5, 0, 0, 3)
+    assert lo is not None and hi is not None
+    assert lo < 0 < hi  # 8 identical pairs are not certainty of no difference
+
+
+def test_compare_reports_a_newcombe_interval_when_nothing_changed() -> None:
+    from seval.metrics.compare import compare_outcomes
+
+    same = {f"c{i}": i % 2 for i in range(8)}  # 0 safe, 1 unsafe slots
+    c = compare_outcomes(same, same)
+    assert c["diff"] == 0 and c["diff_lo"] < 0 < c["diff_hi"]
+    assert c["diff_boot_lo"] < 0 < c["diff_boot_hi"]

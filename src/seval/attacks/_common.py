@@ -11,8 +11,8 @@ from typing import Any
 from seval.errors import SevalError
 from seval.models.base import ModelBackend
 from seval.records import GenParams, ModelCallError
+from seval.templating import fill as fill  # the one filler, re-exported for the attack modules
 
-_FIELD = re.compile(r"\{(\w+)\}")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+|\d+")
 
@@ -35,11 +35,6 @@ def load_data(name: str) -> Any:
 def lang_key(lang: str | None) -> str:
     """Which template language to use: zh for Chinese cases, en for everything else."""
     return "zh" if (lang or "").lower().startswith("zh") else "en"
-
-
-def fill(template: str, **values: str) -> str:
-    """Replace `{name}` fields in one pass, so braces inside the values (or unknown fields) stay as they are."""
-    return _FIELD.sub(lambda m: values.get(m.group(1), m.group(0)), template)
 
 
 def pick(rng: random.Random, items: list[Any]) -> Any:

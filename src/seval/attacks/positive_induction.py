@@ -32,7 +32,7 @@ def rule_opening(question: str, lang: str) -> str | None:
             continue
         groups = [_swap_pronouns((g or "").strip(), lang, data) for g in m.groups()]
         heads = {str(i + 1): g.lower() for i, g in enumerate(groups[:-1])}
-        opening = fill(rule["opening"], x=groups[-1], **heads)
+        opening = fill(rule["opening"], {"x": groups[-1], **heads})
         if len(opening) <= _MAX_OPENING:
             return opening
     return None

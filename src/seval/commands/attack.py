@@ -2,96 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import sys
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import click
 
 from seval.errors import SevalError
-
-
-def attack_file(
-    bench: str,
-    attacks: str,
-    out: str,
-    rewriter: str | None = None,
-    seed: int = 0,
-    lang: str | None = None,
-    include_base: bool = False,
-    limit: int | None = None,
-    fmt: str | None = None,
-    concurrency: int = 16,
-    on_progress: Callable[[int], None] | None = None,
-    on_total: Callable[[int], None] | None = None,
-) -> dict[str, Any]:
-    """Write the named attacks of every base prompt in `bench` to `out`; returns a summary of what was made.
-
-    Rows of `bench` that are already attack prompts are not attacked again (they are counted as skipped).
-    """
-    from seval.attacks.base import AttackStats, apply_attacks, attack_names
-    from seval.io import read_cases, write_cases
-
-    names = attack_names(attacks)  # unknown names fail before any work
-    cases = list(read_cases(bench, lang=lang, limit=limit))
-    base = [c for c in cases if c.attack is None]
-    if not base:
-        raise SevalError(f"{bench}: no base prompts to attack" + (f" in language {lang}" if lang else ""))
-    if on_total:
-        on_total(len(base) * len(names))
-    backend = None
-    if rewriter:
-        from seval.models.base import resolve_model
-
-        backend = resolve_model(rewriter)
-    stats = AttackStats()
-    by_id = {c.id: c for c in base}
-    loop = asyncio.new_event_loop()
-
-    def stream() -> Iterator[Any]:
-        agen = apply_attacks(base, names, seed=seed, rewriter=backend, concurrency=concurrency, stats=stats)
-        emitted: set[str] = set()
-        try:
-            while True:
-                try:
-                    item = loop.run_until_complete(agen.__anext__())
-                except StopAsyncIteration:
-                    break
-                if include_base and item.base_id not in emitted and item.base_id in by_id:
-                    emitted.add(item.base_id)
-                    yield by_id[item.base_id]
-                if on_progress:
-                    on_progress(1)
-                yield item
-        finally:
-            loop.run_until_complete(agen.aclose())
-            if backend is not None:
-                loop.run_until_complete(backend.aclose())
-
-    # write to a side file and rename at the end, so an interrupted run never leaves a half file under `out`
-    out_path = Path(out)
-    part = out_path.with_name(out_path.name + ".part")
-    fmt = fmt or {".csv": "csv", ".parquet": "parquet"}.get(out_path.suffix.lower(), "seval")
-    t0 = time.perf_counter()
-    try:
-        written = write_cases(part, stream(), fmt)
-        os.replace(part, out_path)
-    finally:
-        loop.close()
-        part.unlink(missing_ok=True)
-    elapsed = time.perf_counter() - t0
-    produced = sum(stats.produced.values())
-    return {
-        "bench": bench, "out": out, "seed": seed, "rewriter": rewriter, "base_prompts": len(base),
-        "skipped_attack_rows": len(cases) - len(base), "skipped_empty": stats.skipped_empty,
-        "written": written, "attack_prompts": produced, "per_attack": {n: stats.produced[n] for n in names},
-        "rewriter_fallbacks": dict(stats.fallbacks), "seconds": round(elapsed, 3),
-        "prompts_per_s": round(produced / elapsed, 1) if elapsed > 0 else None,
-    }
 
 
 def _print_summary(s: dict[str, Any]) -> None:
@@ -123,6 +40,8 @@ def _run(bench: str | None, attacks: str, out: str | None, rewriter: str | None,
                   console=Console(stderr=True), transient=True,
                   disable=as_json or not sys.stderr.isatty()) as progress:
         task = progress.add_task("attacks", total=None)
+        from seval.api import attack_file
+
         summary = attack_file(
             bench, attacks, out, rewriter=rewriter, seed=seed, lang=lang, include_base=include_base, limit=limit,
             fmt=fmt, concurrency=concurrency,
@@ -224,27 +143,16 @@ def list_cmd(as_json: bool) -> None:
 @click.option("--rewriter", default=None, help="Model string for the model-assisted attacks.")
 def preview_cmd(text: str, attacks: str, lang: str | None, seed: int, rewriter: str | None) -> None:
     """Print the attack prompts for one question TEXT (nothing is written)."""
-    from seval.attacks.base import apply_attacks
-    from seval.io import detect_lang
+    from seval.lang import detect_lang
     from seval.records import TestCase, md5_hex
 
     case = TestCase(id=md5_hex(text), prompt=text, lang=lang or detect_lang(text))
     if not text.strip():
         raise SevalError("empty question: nothing to attack")
 
-    async def go() -> list[Any]:
-        backend = None
-        if rewriter:
-            from seval.models.base import resolve_model
+    from seval.api import preview_attacks
 
-            backend = resolve_model(rewriter)
-        try:
-            return [c async for c in apply_attacks([case], attacks, seed=seed, rewriter=backend)]
-        finally:
-            if backend is not None:
-                await backend.aclose()
-
-    for c in asyncio.run(go()):
+    for c in preview_attacks(case, attacks, seed=seed, rewriter=rewriter):
         click.echo(f"===== {c.attack}  {c.meta}")
         for t in c.turns or []:
             click.echo(f"[{t['role']}] {t['content']}")

@@ -41,7 +41,7 @@ def defend_cmd(target: str, constitution: str, bench: str | None, modes: str, cr
     Reports safety and attack success per dimension and attack with the paired gain and its 95% interval,
     over-refusal on benign prompts, and the extra prompt tokens and latency per request; writes defense.json.
     """
-    from seval.defense.measure import run_defend
+    from seval.api import defend as run_defend
     from seval.records import GenParams
 
     if limit and sample:
@@ -50,14 +50,14 @@ def defend_cmd(target: str, constitution: str, bench: str | None, modes: str, cr
         from seval.api import default_max_tokens
 
         max_tokens = default_max_tokens(target)
-    rep = run_defend(target=target, constitution=constitution, bench=bench, modes=modes, critic=critic,
+    rep = run_defend(target, constitution=constitution, bench=bench, modes=modes, critic=critic,
                      check_critic=check_critic, limit=limit, sample=sample, lang=lang, out=out, benign=benign,
                      benign_limit=benign_limit, params=GenParams(max_tokens=max_tokens), concurrency=concurrency,
                      progress=not quiet)
     if as_json:
         click.echo(json.dumps(rep, ensure_ascii=False, indent=2))
         return
-    from seval.defense.report import print_defend
+    from seval.commands.defend_tables import print_defend
 
     print_defend(rep)
     click.echo(f"written: {rep['out_dir']}/defense.json")

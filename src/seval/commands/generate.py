@@ -18,8 +18,8 @@ def _sidecar(out: str, suffix: str) -> Path:
 
 
 def _load_existing(paths: tuple[str, ...], with_starter: bool) -> list[Any]:
-    from seval.generate.io import read_cases
     from seval.generate.templates import starter_cases
+    from seval.io import read_cases
 
     cases: list[Any] = list(starter_cases()) if with_starter else []
     for p in paths:
@@ -71,12 +71,10 @@ def generate_cmd(ctx: click.Context, generator: str | None, risks: str, lang: st
     New prompts are also checked against the starter set, whose prompts are the few-shot examples."""
     if ctx.invoked_subcommand is not None:
         return
-    import asyncio
-
     from seval.errors import SevalError
     from seval.generate.generator import GenerateConfig
-    from seval.generate.io import write_cases
-    from seval.generate.pipeline import parse_langs, resolve_risks, run_generate
+    from seval.generate.pipeline import parse_langs, resolve_risks
+    from seval.io import write_cases
     from seval.models.base import resolve_model
     from seval.taxonomy import load_taxonomy
 
@@ -98,13 +96,9 @@ def generate_cmd(ctx: click.Context, generator: str | None, risks: str, lang: st
         if done % step == 0 or done == total:
             click.echo(f"generated {done}/{total} requests", err=True)
 
-    async def main() -> Any:
-        try:
-            return await run_generate(backend, tax, risk_list, langs, gcfg, scfg, old, translate_from, progress)
-        finally:
-            await backend.aclose()
+    from seval.api import generate
 
-    result = asyncio.run(main())
+    result = generate(backend, tax, risk_list, langs, gcfg, scfg, old, translate_from, progress)
     write_cases(_sidecar(out, ".raw.jsonl"), result.raw)
     n = write_cases(out, result.kept)
     config = {"per_risk": per_risk, "batch_size": batch_size, "max_attempts": max_attempts, "seed": seed,
@@ -131,10 +125,10 @@ def generate_cmd(ctx: click.Context, generator: str | None, risks: str, lang: st
 def select_cmd(in_path: str, out: str, existing: tuple[str, ...], scale: str | None, seed: int,
                embedding: str) -> None:
     """Run test selection alone: dedup, language, quality, on-topic, harm, links, balanced sampling."""
-    from seval.generate.io import read_cases, write_cases
     from seval.generate.selection import select
+    from seval.io import read_cases, write_cases
 
-    cases = read_cases(in_path)
+    cases = list(read_cases(in_path))
     kept, report = select(cases, _load_existing(existing, with_starter=False), _selection_cfg(scale, seed, embedding))
     n = write_cases(out, kept)
     rp = _write_report(out, {"input": in_path, "selection": report.to_dict()})

@@ -32,7 +32,7 @@ def report_cmd(run_dirs: tuple[str, ...], out: str | None, fmt: str | None, max_
     t0 = time.perf_counter()
     _, ctx = build_report(list(run_dirs), out=out, fmt=fmt, max_examples=max_examples)
     if show:
-        from seval.metrics import print_summary
+        from seval.commands.tables import print_summary
 
         for r in ctx["runs"]:
             print_summary(r.summary, title=r.label)

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from seval.api import DEFAULT_TARGET
-from seval.runner.options import runner_options, usage_line
+from seval.commands.options import runner_options, usage_line
 
 
 @click.command("run")
@@ -56,7 +56,7 @@ def run_cmd(target: str, bench: str | None, critic: str | None, out: str | None,
         click.echo(json.dumps(result.summary, ensure_ascii=False, indent=2))
         _exit_if_stopped(result)
         return
-    from seval.metrics import print_summary
+    from seval.commands.tables import print_summary
 
     print_summary(result.summary)
     click.echo(f"results: {result.results_path}  summary: {result.out_dir / 'summary.json'}  "

@@ -70,11 +70,10 @@ def language_cmd(target: str, bench: str | None, critic: str | None, limit: int 
         run_path = run_one(target, bench, critic, out_p / "run", limit, None, GenParams(), progress=not quiet)
         meta = {"target": target, "bench": bench, "critic": critic, "limit": limit}
     else:
-        import json
+        from seval.runs.folder import RunFolder
 
         run_path = Path(run_dir)
-        rj = run_path / "run.json"
-        info = json.loads(rj.read_text(encoding="utf-8")) if rj.is_file() else {}
+        info = RunFolder(run_path).meta
         meta = {"target": info.get("target", "?"), "bench": info.get("bench"), "critic": info.get("critic"),
                 "limit": info.get("limit")}
     data = language_study(run_path, out_p, meta)

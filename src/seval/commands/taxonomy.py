@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
+
+#: the fields of the other language, dropped by --lang en / --lang zh
+_OTHER = {"en": ("name_zh", "scope_zh"), "zh": ("name_en", "scope")}
+
+
+def only_lang(data: Any, lang: str) -> Any:
+    """The taxonomy dict with only `lang`'s names and scopes (both: unchanged)."""
+    drop = _OTHER.get(lang, ())
+    if isinstance(data, dict):
+        return {k: only_lang(v, lang) for k, v in data.items() if k not in drop}
+    if isinstance(data, list):
+        return [only_lang(v, lang) for v in data]
+    return data
 
 
 @click.command("taxonomy")
@@ -17,7 +31,7 @@ def taxonomy_cmd(fmt: str, lang: str, scope: bool) -> None:
 
     tax = load_taxonomy()
     if fmt == "json":
-        click.echo(json.dumps(tax.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(only_lang(tax.to_dict(), lang), ensure_ascii=False, indent=2))
         return
     from rich.console import Console
     from rich.tree import Tree

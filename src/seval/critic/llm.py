@@ -33,7 +33,6 @@ from seval.records import GenParams, JudgeItem, Message, ModelCallError, Verdict
 
 #: anything that looks like a boundary marker, whatever its nonce: removed from quoted data before fencing
 _MARKER_LIKE = re.compile(r"<{2,}\s*/?\s*(?:BEGIN|END)\b[^<>\n]{0,120}>{2,}", re.I)
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 MARKER_REMOVED = "[boundary marker removed]"
 
 
@@ -48,7 +47,9 @@ def load_templates() -> dict[str, Any]:
 
 def render(template: str, values: dict[str, str]) -> str:
     """Fill {placeholders} in ONE pass: braces inside the substituted data are never expanded."""
-    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+    from seval.templating import fill
+
+    return fill(template, values)
 
 
 def new_nonce() -> str:

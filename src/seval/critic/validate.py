@@ -111,13 +111,10 @@ def load_gold(paths: list[str | Path], lang: str | None = None, limit: int | Non
 
 
 def wilson(k: int, n: int) -> list[float] | None:
-    """95% Wilson score interval for k successes out of n (scipy)."""
-    if n <= 0:
-        return None
-    from scipy.stats import binomtest
+    """95% Wilson score interval for k successes out of n (the one in seval.metrics.stats)."""
+    from seval.metrics.stats import wilson_ci
 
-    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
-    return [round(float(ci.low), 4), round(float(ci.high), 4)]
+    return wilson_ci(k, n)
 
 
 def _ratio(a: int, b: int) -> float | None:

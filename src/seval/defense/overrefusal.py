@@ -157,8 +157,7 @@ def compare_refusals(base: list[RefusalOutcome], defended: list[RefusalOutcome],
     `increase` = rate(defended) - rate(base) over prompts both runs answered, with Newcombe's 95% interval for
     paired proportions (and the paired bootstrap's as `increase_boot_lo/hi`).
     """
-    from seval.defense.stats import newcombe_paired
-    from seval.metrics.stats import mcnemar_exact, paired_bootstrap_diff, rate_block
+    from seval.metrics.stats import mcnemar_exact, newcombe_paired, paired_bootstrap_diff, rate_block
 
     by_id = {o.id: o for o in base}
     groups: dict[str, list[tuple[RefusalOutcome, RefusalOutcome]]] = {"all": []}

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from seval.errors import SevalError
+from seval.spec import parse_spec, spec_error
 
 if TYPE_CHECKING:
     from seval.defense.defended import Defense
@@ -27,6 +27,7 @@ PREFIX = "constitution:"
 KEYS = ("modes", "critic", "retries", "router", "threshold", "top_k", "check")
 _MODE_ALIASES = {"system": "system", "wrapper": "wrapper", "wrap": "wrapper", "output-check": "output-check",
                  "output_check": "output-check", "check": "output-check"}
+EXAMPLE_SPEC = "constitution:default:medical_information?modes=system,output-check"
 EXAMPLE = "e.g. constitution:default, constitution:default:medical_information?modes=system,output-check"
 
 
@@ -37,53 +38,42 @@ def _modes(text: str, spec: str) -> list[str]:
         if not m:
             continue
         if m not in _MODE_ALIASES:
-            raise SevalError(f"bad defense spec {spec!r}: unknown mode {raw.strip()!r}; valid: system, wrapper, "
-                             "output-check")
+            raise spec_error("defense", spec, f"unknown mode {raw.strip()!r}; valid: system, wrapper, output-check")
         out.append(_MODE_ALIASES[m])
     return out
 
 
 def parse_defense_spec(spec: str) -> dict[str, Any]:
-    """Split a spec into Defense keyword arguments; errors say what is wrong in one line."""
-    if not isinstance(spec, str) or not spec.strip():
-        raise SevalError(f"empty defense spec; expected constitution:NAME[:SCENARIO], {EXAMPLE}")
-    spec = spec.strip()
-    if not spec.startswith(PREFIX):
-        raise SevalError(f"bad defense spec {spec!r}: expected constitution:NAME[:SCENARIO][?modes=...], {EXAMPLE}")
-    rest, _, query = spec[len(PREFIX):].partition("?")
-    body, *plus_modes = rest.split("+")
+    """Split a spec into Defense keyword arguments (seval.spec's grammar); errors say what is wrong in one line."""
+    parsed = parse_spec(spec, "defense", query=True, allowed=KEYS,
+                        example="constitution:NAME[:SCENARIO], " + EXAMPLE.removeprefix("e.g. "))
+    spec = parsed.raw
+    if parsed.name != PREFIX.rstrip(":"):
+        raise spec_error("defense", spec, "expected constitution:NAME[:SCENARIO][?modes=...]", EXAMPLE_SPEC)
+    body, *plus_modes = parsed.body.split("+")
     body = body.strip()
     if not body:
-        raise SevalError(f"bad defense spec {spec!r}: missing the constitution name, {EXAMPLE}")
+        raise spec_error("defense", spec, "missing the constitution name", EXAMPLE_SPEC)
     name, scenario = body, None
     if not (body.endswith((".yaml", ".yml")) or Path(body).expanduser().is_file()) and ":" in body:
         name, scenario = body.rsplit(":", 1)
         if not scenario:
-            raise SevalError(f"bad defense spec {spec!r}: empty scenario after ':', {EXAMPLE}")
+            raise spec_error("defense", spec, "empty scenario after ':'", EXAMPLE_SPEC)
     kwargs: dict[str, Any] = {"constitution": name, "scenario": scenario, "spec": spec}
     modes = _modes(",".join(plus_modes), spec) if plus_modes else []
-    for part in filter(None, query.split("&")):
-        key, eq, value = part.partition("=")
-        key = key.strip().lower()
-        if key not in KEYS:
-            raise SevalError(f"bad defense spec {spec!r}: unknown option {key!r}; valid: {', '.join(KEYS)}")
-        if not eq or not value.strip():
-            raise SevalError(f"bad defense spec {spec!r}: option {key!r} needs a value ({key}=...)")
-        value = value.strip()
+    for key, value in parsed.options.items():
         if key == "modes":
-            modes += _modes(value, spec)
+            modes += _modes(str(value), spec)
         elif key in ("retries", "top_k"):
-            try:
-                kwargs[key] = int(value)
-            except ValueError:
-                raise SevalError(f"bad defense spec {spec!r}: {key} must be an integer, got {value!r}") from None
-        elif key == "threshold":
-            try:
-                kwargs[key] = float(value)
-            except ValueError:
-                raise SevalError(f"bad defense spec {spec!r}: threshold must be a number, got {value!r}") from None
-        else:
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise spec_error("defense", spec, f"{key} must be an integer, got {value!r}")
             kwargs[key] = value
+        elif key == "threshold":
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise spec_error("defense", spec, f"threshold must be a number, got {value!r}")
+            kwargs[key] = float(value)
+        else:
+            kwargs[key] = str(value)
     kwargs["modes"] = modes or ["system"]
     return kwargs
 

@@ -15,6 +15,7 @@ from typing import Any
 from seval.errors import SevalError
 from seval.records import Message, TestCase
 from seval.taxonomy import Risk, Taxonomy
+from seval.templating import fill
 
 
 @cache
@@ -41,7 +42,7 @@ def template_langs() -> list[str]:
 @cache
 def starter_cases() -> tuple[TestCase, ...]:
     """The packaged starter benchmark (few-shot pool); empty when it is not there."""
-    from seval.generate.io import read_cases
+    from seval.io import read_cases
 
     res = resources.files("seval.data").joinpath("starter/starter.jsonl")
     try:
@@ -112,9 +113,9 @@ def build_request(tax: Taxonomy, risk: Risk, lang: str, n: int, seed: int, job: 
         "examples_numbered": numbered.lstrip("\n"),
     }
     try:
-        user = framing["user"].format(**fields)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise SevalError(f"template {framing['id']}: bad placeholder {exc}") from None
+        user = fill(framing["user"], fields, strict=True)
+    except SevalError as exc:
+        raise SevalError(f"template {framing['id']}: {exc}") from None
     messages: list[Message] = [{"role": "system", "content": framing["system"].strip()},
                                {"role": "user", "content": user.replace("\n\n\n", "\n\n")}]
     prov = {"template": framing["id"], "persona": persona, "scenario": scenario, "question_type": qtype["id"],
@@ -131,4 +132,4 @@ def translation_messages(text: str, target: str) -> list[Message]:
         raise SevalError(f"no translation template into {target!r}; available: {', '.join(sorted(tpl))}")
     t = tpl[target]["translation"]
     return [{"role": "system", "content": t["system"].strip()},
-            {"role": "user", "content": t["user"].format(text=text)}]
+            {"role": "user", "content": fill(t["user"], text=text)}]

@@ -4,10 +4,9 @@ See `seval.metrics.summary` for the exact definitions (invalid verdicts and erro
 """
 
 from seval.metrics.compare import compare, compare_outcomes, outcome_map
-from seval.metrics.render import print_summary
 from seval.metrics.stats import mcnemar_exact, paired_bootstrap_diff, wilson
 from seval.metrics.summary import Summarizer, summarize
 from seval.metrics.text import strip_think
 
 __all__ = ["Summarizer", "compare", "compare_outcomes", "mcnemar_exact", "outcome_map", "paired_bootstrap_diff",
-           "print_summary", "strip_think", "summarize", "wilson"]
+           "strip_think", "summarize", "wilson"]

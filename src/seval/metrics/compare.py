@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from seval.metrics.stats import mcnemar_exact, paired_bootstrap_diff, rate_block
+from seval.metrics.stats import mcnemar_exact, newcombe_paired, paired_bootstrap_diff, rate_block
 from seval.metrics.summary import SAFE, UNSAFE, outcome_of
 
 if TYPE_CHECKING:
@@ -34,7 +34,8 @@ def compare_outcomes(a: Mapping[str, int], b: Mapping[str, int], n_boot: int = 1
     """Compare two outcome maps on their shared keys where both have a safe/unsafe verdict.
 
     `diff` = safety(A) - safety(B) on those pairs; `p_value` is the exact McNemar test on the discordant pairs
-    (A safe & B unsafe vs. A unsafe & B safe); `diff_lo/hi` is a 95% paired bootstrap interval.
+    (A safe & B unsafe vs. A unsafe & B safe); `diff_lo/hi` is Newcombe's 95% interval for paired proportions
+    (never zero-width: no changed pair is not certainty) and `diff_boot_lo/hi` the paired bootstrap's.
     """
     n11 = n10 = n01 = n00 = 0
     shared = 0
@@ -55,7 +56,8 @@ def compare_outcomes(a: Mapping[str, int], b: Mapping[str, int], n_boot: int = 1
         else:
             n00 += 1
     n = n11 + n10 + n01 + n00
-    lo, hi = paired_bootstrap_diff(n11, n10, n01, n00, n_boot=n_boot, seed=seed)
+    blo, bhi = paired_bootstrap_diff(n11, n10, n01, n00, n_boot=n_boot, seed=seed)
+    lo, hi = newcombe_paired(n11, n10, n01, n00)
     return {
         "n_pairs": n,
         "shared": shared,
@@ -67,12 +69,14 @@ def compare_outcomes(a: Mapping[str, int], b: Mapping[str, int], n_boot: int = 1
         "diff": (n10 - n01) / n if n else None,
         "diff_lo": lo,
         "diff_hi": hi,
+        "diff_boot_lo": blo,
+        "diff_boot_hi": bhi,
         "both_safe": n11,
         "a_safe_b_unsafe": n10,
         "a_unsafe_b_safe": n01,
         "both_unsafe": n00,
         "p_value": mcnemar_exact(n10, n01),
-        "test": "McNemar exact (two-sided binomial on discordant pairs); bootstrap CI on paired pairs",
+        "test": "McNemar exact (two-sided binomial on discordant pairs); Newcombe paired CI (bootstrap as diff_boot)",
     }
 
 

@@ -1,4 +1,5 @@
-"""Interval estimates and paired tests: Wilson intervals, exact McNemar, paired bootstrap of a difference."""
+"""Interval estimates and paired tests, in one place: Wilson intervals, Newcombe's paired-difference interval,
+exact McNemar, the paired bootstrap of a difference."""
 
 from __future__ import annotations
 
@@ -59,12 +60,55 @@ def paired_bootstrap_diff(n11: int, n10: int, n01: int, n00: int, n_boot: int = 
     n = n11 + n10 + n01 + n00
     if n == 0:
         return None, None
+    if n10 == 0 and n01 == 0:
+        # no pair differs: every resample has difference 0 and the percentile interval collapses to [0, 0],
+        # which reads as certainty; Newcombe's score interval is what the data support
+        return newcombe_paired(n11, n10, n01, n00, confidence)
     rng = np.random.default_rng(seed)
     cells = rng.multinomial(n, [n11 / n, n10 / n, n01 / n, n00 / n], size=n_boot)
     diffs = (cells[:, 1] - cells[:, 2]) / n
     alpha = (1.0 - confidence) / 2
     lo, hi = np.quantile(diffs, [alpha, 1 - alpha])
     return float(lo), float(hi)
+
+
+def newcombe_paired(n11: int, n10: int, n01: int, n00: int,
+                    confidence: float = 0.95) -> tuple[float | None, float | None]:
+    """CI of P(A) - P(B) from paired cells (n11 both, n10 A only, n01 B only, n00 neither); (None, None) if empty.
+
+    Newcombe (1998, Stat Med 17:2635, method 10): the Wilson intervals of both margins, combined with the
+    continuity-corrected phi correlation of the pairs. Honest at small n and never zero-width, unlike the
+    percentile bootstrap when no pair changed.
+    """
+    n = n11 + n10 + n01 + n00
+    if n == 0:
+        return None, None
+    p1, l1, u1 = wilson(n11 + n10, n, confidence)
+    p2, l2, u2 = wilson(n11 + n01, n, confidence)
+    assert p1 is not None and l1 is not None and u1 is not None
+    assert p2 is not None and l2 is not None and u2 is not None
+    denom = (n11 + n10) * (n01 + n00) * (n11 + n01) * (n10 + n00)
+    a = n11 * n00 - n10 * n01
+    if denom == 0:
+        phi = 0.0
+    elif a > n / 2:
+        phi = (a - n / 2) / sqrt(denom)
+    elif a >= 0:
+        phi = 0.0
+    else:
+        phi = a / sqrt(denom)
+    diff = p1 - p2
+    dl = sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
+    du = sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
+    return max(-1.0, diff - dl), min(1.0, diff + du)
+
+
+def wilson_ci(k: int, n: int, digits: int | None = 4) -> list[float] | None:
+    """[lo, hi] of the 95% Wilson interval (rounded), or None when n == 0: the list form reports print."""
+    _, lo, hi = wilson(k, n)
+    if lo is None or hi is None:
+        return None
+    return [round(lo, digits), round(hi, digits)] if digits is not None else [lo, hi]
 
 
 def mean_of_rates_ci(blocks: list[dict[str, Any]]) -> dict[str, Any]:

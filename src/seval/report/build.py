@@ -13,6 +13,7 @@ from seval.metrics.compare import compare_outcomes
 from seval.report import charts
 from seval.report.leaderboard import build_leaderboard, label_runs
 from seval.report.load import EXAMPLE_COLUMNS, RunData, example_record, is_study_dir, load_run, load_study
+from seval.runs.folder import RunFolder
 
 #: default cap on examples embedded in the HTML page, over all runs together
 DEFAULT_MAX_EXAMPLES = 12000
@@ -39,7 +40,7 @@ def load_inputs(paths: list[str | Path], max_examples: int = DEFAULT_MAX_EXAMPLE
             raise SevalError(f"{p}: not a directory (expected a run directory with results.jsonl or a study dir)")
         if is_study_dir(p):
             studies.append(load_study(p))
-        elif (p / "results.jsonl").is_file():
+        elif RunFolder(p).exists():
             run_paths.append(p)
         else:
             raise SevalError(f"{p}: neither results.jsonl nor study.json found")
@@ -153,7 +154,10 @@ def build_context(runs: list[RunData], studies: list[dict[str, Any]], taxonomy: 
                      "mean": r.summary["attacks"]["mean_asr"], "adaptive": r.summary["attacks"]["adaptive"]}
                     for r in runs]
     failures = [{"label": r.label, "counts": r.summary["counts"], "invalid": r.summary["invalid"],
-                 "errors": r.summary["errors"]} for r in runs]
+                 "errors": r.summary["errors"], "flags": r.summary.get("flags") or {}} for r in runs]
+    critics = [{"label": r.label, "line": (r.summary.get("critic") or {}).get("line"),
+                "validated": bool((r.summary.get("critic") or {}).get("validation"))} for r in runs
+               if r.summary.get("critic")]
     return {
         "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "seval_version": __version__,
@@ -164,6 +168,7 @@ def build_context(runs: list[RunData], studies: list[dict[str, Any]], taxonomy: 
         "dim_table": dim_table, "attack_table": attack_table, "lang_rows": lang_rows,
         "defense": defense_pairs(runs),
         "failures": failures,
+        "critics": critics,
         "svg": svg,
         "studies": studies,
     }

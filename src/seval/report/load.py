@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from seval.errors import SevalError
-from seval.metrics.io import iter_results
-from seval.metrics.summary import OUTCOMES, Summarizer, outcome_of
+from seval.metrics.summary import OUTCOMES, outcome_of
+from seval.runs.folder import STUDY, RunFolder, read_json, read_results
+from seval.runs.summary import NEVER_VALIDATED, RunSummarizer, critic_line
 
 #: longest prompt/response/explanation text embedded per example (characters); longer text is cut with a mark
 TEXT_CAP = 2000
@@ -93,18 +94,14 @@ class RunData:
 def load_run(path: str | Path, max_examples: int = 2000, taxonomy: Any = None, seed: int = 0) -> RunData:
     """Summarize RUN_DIR/results.jsonl in one pass and keep a sample of examples and the paired-test maps."""
     p = Path(path)
-    meta: dict[str, Any] = {}
-    if (p / "run.json").is_file():
-        try:
-            meta = json.loads((p / "run.json").read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise SevalError(f"{p / 'run.json'}: not valid JSON ({exc.msg})") from None
-    acc = Summarizer(taxonomy)
+    folder = RunFolder(p)
+    meta: dict[str, Any] = folder.meta
+    acc = RunSummarizer(None, taxonomy)
     sampler = ExampleSampler(max_examples, seed=seed)
     outcomes: dict[str, int] = {}
     links: dict[str, str] = {}
     add = acc.add
-    for row in iter_results(p):
+    for row in read_results(p):
         add(row)
         slot = outcome_of(row.get("status"), row.get("verdict"))
         if not row.get("attack"):
@@ -116,16 +113,26 @@ def load_run(path: str | Path, max_examples: int = 2000, taxonomy: Any = None, s
         if max_examples:
             sampler.add(slot, row)
     examples, stats = sampler.pick() if max_examples else ([], {})
-    return RunData(p, meta, acc.result(), outcomes, links, examples, stats)
+    summary = acc.result()
+    stored = read_json(folder.summary_path) or {}
+    if stored.get("critic"):  # the critic's validation as recorded when the run was judged
+        summary["critic"] = stored["critic"]
+    elif meta.get("critic"):
+        summary["critic"] = {"spec": meta["critic"], "hash": meta.get("critic_hash") or "", "validation": None,
+                             "status": NEVER_VALIDATED,
+                             "line": critic_line({"spec": meta["critic"], "validation": None})}
+    if stored.get("calls_by_role"):
+        summary["calls_by_role"] = stored["calls_by_role"]
+    return RunData(p, meta, summary, outcomes, links, examples, stats)
 
 
 def is_study_dir(path: str | Path) -> bool:
-    return (Path(path) / "study.json").is_file()
+    return (Path(path) / STUDY).is_file()
 
 
 def load_study(path: str | Path) -> dict[str, Any]:
     """A study directory's study.json (written by `seval study ...`)."""
-    p = Path(path) / "study.json"
+    p = Path(path) / STUDY
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:

@@ -8,6 +8,8 @@ import random
 from pathlib import Path
 from typing import Any
 
+from seval.runs.folder import RESULTS, RUN_META
+
 ATTACKS = ["instruction_jailbreak", "goal_hijacking", "role_play", "prompt_leaking", "code_injection",
            "encoding", "translation", "context_manipulation", "multi_turn", "refusal_suppression"]
 LANGS = ["zh", "en"]
@@ -75,7 +77,7 @@ def write_run(out: str | Path, rows: list[dict[str, Any]], target: str, bench: s
     """Write results.jsonl and run.json like the runner does (no store.sqlite)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    with (out / "results.jsonl").open("w", encoding="utf-8") as fh:
+    with (out / RESULTS).open("w", encoding="utf-8") as fh:
         for r in rows:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     meta = {
@@ -85,5 +87,5 @@ def write_run(out: str | Path, rows: list[dict[str, Any]], target: str, bench: s
         "params": params or {"temperature": 0.0, "top_p": 1.0, "max_tokens": 256, "seed": 0, "system_prompt": None},
         "started": "2026-01-01T00:00:00+00:00", "finished": "2026-01-01T00:01:00+00:00",
     }
-    (out / "run.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    (out / RUN_META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return out

@@ -87,7 +87,8 @@ class Executor:
                  concurrency: int | None = None, judge_batch: int = 64,
                  flush_every: int = 1024, preprocess: Callable[[str], str] | None = None,
                  policy: CallPolicy | None = None, price: Price | None = None,
-                 on_event: Callable[[str], None] | None = None) -> None:
+                 on_event: Callable[[str], None] | None = None, offline: bool = False,
+                 key_fn: Callable[[TestCase], str] | None = None) -> None:
         self.backend = backend
         self.critic = critic
         self.store = store
@@ -103,16 +104,25 @@ class Executor:
         self.meter = self.policy.meter
         self.price = price
         self.on_event = on_event
+        #: offline: answers only come from the store (re-judging a run); a case with none stays not_run
+        self.offline = offline
+        self.key_fn = key_fn  # how a case finds its stored response when not by its messages ("" = none)
         self.model = model_name(backend)
         self.guard = self.policy.guard(backend, "target", self.concurrency, price)
         self._stop: RunStopped | None = None
         self._flush_scheduled = False
         self._pdict: dict[str, Any] | None = None
         self._slots = asyncio.Semaphore(1)
+        self._critic_hash: asyncio.Future[str] | None = None
+        #: critics with a synchronous `judge_batch` (embedded) are CPU-bound: judged in a worker thread
+        cpu = getattr(critic, "judge_batch", None)
+        self._cpu_judge: Callable[[list[JudgeItem]], list[Verdict]] | None = cpu if callable(cpu) else None
 
     # ---- keys and records -----------------------------------------------------------------------------------
     def key_for(self, case: TestCase) -> str:
         """Same value as `response_key(...)`, with the parameters' dict computed once per run."""
+        if self.key_fn is not None:
+            return self.key_fn(case)
         if self._pdict is None:
             self._pdict = self.params.to_dict()
         msgs = build_messages(case.prompt, self.params, case.turns)
@@ -166,7 +176,11 @@ class Executor:
     async def run(self, cases: Iterable[TestCase], on_progress: ProgressFn | None = None) -> RunStats:
         t0 = time.perf_counter()
         judge_q: asyncio.Queue[tuple[TestCase, str, str] | None] = asyncio.Queue(maxsize=self.judge_batch * 4)
-        critic_hash = self.critic.config_hash() if self.critic else ""
+        # the critic's hash can mean loading its weights (embedded: about a second): it loads in a worker
+        # thread while the first requests are already out, and is awaited only where a verdict is looked up
+        self._critic_hash = (asyncio.ensure_future(asyncio.to_thread(self.critic.config_hash))
+                             if self.critic is not None else None)
+        critic_hash = ""
         tasks: set[asyncio.Task[None]] = set()
         set_info = getattr(on_progress, "set_info", None)
 
@@ -206,6 +220,8 @@ class Executor:
         async def judge_loop() -> None:
             # gathers up to judge_batch answers, or whatever arrived within 50 ms, per critic call
             batch: list[tuple[TestCase, str, str]] = []
+            if self._critic_hash is not None:
+                await self._critic_hash  # the critic is loaded once, by that thread
             while True:
                 try:
                     got = await asyncio.wait_for(judge_q.get(), timeout=0.05 if batch else None)
@@ -255,6 +271,8 @@ class Executor:
         finally:
             for t in [*tasks, *([judger] if judger else []), tick]:
                 t.cancel()
+            if self._critic_hash is not None and not self._critic_hash.done():
+                self._critic_hash.cancel()
             self.store.flush()
             self.stats.wall_s += time.perf_counter() - t0
             self._finish_stats()
@@ -295,7 +313,10 @@ class Executor:
         assert self.critic is not None
         items = [self._judge_item(c, t) for c, _k, t in batch]
         try:
-            verdicts = await self.critic.judge(items)
+            if self._cpu_judge is not None:  # a CPU-bound critic works in a thread: requests keep flowing
+                verdicts = await asyncio.to_thread(self._cpu_judge, items)
+            else:
+                verdicts = await self.critic.judge(items)
         except RunStopped as exc:
             self._set_stop(exc)
             return None
@@ -312,7 +333,10 @@ class Executor:
                         batch_mode: bool) -> None:
         keys = [self.key_for(c) for c in chunk]
         have = self.store.get_responses(keys)
-        judged = self.store.get_verdicts([k for k in keys if k in have], critic_hash) if self.critic else {}
+        judged: dict[str, Verdict] = {}
+        if self.critic is not None and have:
+            critic_hash = await self._critic_hash if self._critic_hash is not None else self.critic.config_hash()
+            judged = self.store.get_verdicts([k for k in keys if k in have], critic_hash)
         todo: list[tuple[TestCase, str]] = []
         for case, key in zip(chunk, keys, strict=True):
             self.stats.total += 1
@@ -324,10 +348,15 @@ class Executor:
             self.stats.states[r.status] += 1
             if r.error_kind:
                 self.stats.errors[r.error_kind] += 1
-            if r.status == "ok" and self.critic is not None and key not in judged:
+            # a stored `invalid` verdict is no judgment: the same command judges that response again
+            if r.status == "ok" and self.critic is not None and (key not in judged or not judged[key].is_valid):
                 await judge_q.put((case, key, r.text or ""))
             else:
                 done()
+        if self.offline and todo:
+            self.stats.not_run += len(todo)
+            done(len(todo))
+            return
         if batch_mode:
             await self._dispatch_batches(todo, judge_q, done, item, tasks)
             return

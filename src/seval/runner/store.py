@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS verdicts (
     explanation TEXT,
     raw TEXT,
     created REAL NOT NULL,
+    flags TEXT,                      -- JSON list: non_answer, uncertain, escalated
     PRIMARY KEY (response_key, critic_hash)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -74,8 +75,15 @@ class RunStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        self._migrate()
         self._pending_r: list[tuple[Any, ...]] = []
         self._pending_v: list[tuple[Any, ...]] = []
+
+    def _migrate(self) -> None:
+        """Stores written before verdict flags existed get the column (NULL = no flags); nothing is lost."""
+        cols = {row[1] for row in self.db.execute("PRAGMA table_info(verdicts)")}
+        if "flags" not in cols:
+            self.db.execute("ALTER TABLE verdicts ADD COLUMN flags TEXT")
 
     # ---- responses -------------------------------------------------------------------------------
     def get_response(self, key: str) -> StoredResponse | None:
@@ -112,15 +120,17 @@ class RunStore:
             chunk = keys[i:i + 500]
             marks = ",".join("?" * len(chunk))
             for row in self.db.execute(
-                "SELECT response_key, label, score, tags, explanation, critic, critic_hash, raw FROM verdicts "
+                "SELECT response_key, label, score, tags, explanation, critic, critic_hash, raw, flags FROM verdicts "
                 f"WHERE critic_hash = ? AND response_key IN ({marks})", [critic_hash, *chunk]):
                 out[row[0]] = Verdict(label=row[1], score=row[2], tags=json.loads(row[3] or "[]"),
-                                      explanation=row[4] or "", critic=row[5], critic_hash=row[6], raw=row[7])
+                                      explanation=row[4] or "", critic=row[5], critic_hash=row[6], raw=row[7],
+                                      flags=json.loads(row[8] or "[]"))
         return out
 
     def add_verdict(self, response_key: str, v: Verdict) -> None:
         self._pending_v.append((response_key, v.critic_hash, v.critic, v.label, v.score,
-                                json.dumps(v.tags, ensure_ascii=False), v.explanation, v.raw, time.time()))
+                                json.dumps(v.tags, ensure_ascii=False), v.explanation, v.raw, time.time(),
+                                json.dumps(list(v.flags), ensure_ascii=False)))
 
     def delete_invalid_verdicts(self, critic_hash: str) -> int:
         self.flush()
@@ -142,7 +152,9 @@ class RunStore:
                 self.db.executemany("INSERT OR REPLACE INTO responses VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                                     self._pending_r)
             if self._pending_v:
-                self.db.executemany("INSERT OR REPLACE INTO verdicts VALUES (?,?,?,?,?,?,?,?,?)", self._pending_v)
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO verdicts (response_key, critic_hash, critic, label, score, tags, "
+                    "explanation, raw, created, flags) VALUES (?,?,?,?,?,?,?,?,?,?)", self._pending_v)
         self._pending_r.clear()
         self._pending_v.clear()
 

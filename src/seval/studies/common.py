@@ -43,16 +43,18 @@ def condense(summary: dict[str, Any]) -> dict[str, Any]:
 def write_study(out: Path, data: dict[str, Any]) -> Path:
     """Write DIR/study.json (the report shows it as a section when given DIR)."""
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "study.json"
+    from seval.runs.folder import STUDY
+
+    path = out / STUDY
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return path
 
 
 def run_one(target: Any, bench: str | None, critic: str | None, out: Path, limit: int | None, lang: str | None,
             params: Any, progress: bool = True) -> Path:
-    """One benchmark run through the public API; returns its run directory."""
-    from seval.api import run_benchmark
+    """One benchmark run through the run pipeline; returns its run directory."""
+    from seval.runs.pipeline import RunConfig, execute, progress_factory, run_sync
 
-    res = run_benchmark(target, bench=bench, critic=critic, out=out, limit=limit, lang=lang, params=params,
-                        progress=progress)
+    config = RunConfig(target=target, bench=bench, critic=critic, out=out, limit=limit, lang=lang, params=params)
+    res = run_sync(lambda: execute(config, progress=progress_factory(progress)))
     return Path(res.out_dir)

@@ -7,8 +7,8 @@ from typing import Any
 
 from seval.errors import SevalError
 from seval.metrics.compare import compare_outcomes
-from seval.metrics.io import iter_results
 from seval.metrics.summary import Summarizer, outcome_of
+from seval.runs.folder import read_results
 from seval.studies.common import now, write_study
 
 _KEEP = ("n_pairs", "a", "b", "diff", "diff_lo", "diff_hi", "a_safe_b_unsafe", "a_unsafe_b_safe", "p_value")
@@ -19,7 +19,7 @@ def analyse_language(run_dir: Path) -> dict[str, Any]:
     base: dict[str, tuple[int, str | None]] = {}
     links: dict[str, str] = {}
     acc = Summarizer()
-    for row in iter_results(run_dir):
+    for row in read_results(run_dir):
         acc.add(row)
         if row.get("attack"):
             continue

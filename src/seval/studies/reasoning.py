@@ -12,10 +12,10 @@ from typing import Any
 
 from seval.errors import SevalError
 from seval.metrics.compare import compare_outcomes
-from seval.metrics.io import iter_results
 from seval.metrics.stats import rate_block
 from seval.metrics.summary import SAFE, UNSAFE, outcome_of
 from seval.metrics.text import strip_think
+from seval.runs.folder import read_results
 from seval.studies.common import now, run_one, write_study
 
 LANGS = ("zh", "en")
@@ -48,7 +48,7 @@ def _scan_arm(run_dirs: list[Path]) -> tuple[dict[str, Any], dict[str, int], dic
     pending: list[tuple[str, JudgeItem]] = []
     rows = with_think = 0
     for d in run_dirs:
-        for row in iter_results(d):
+        for row in read_results(d):
             if row.get("attack"):
                 continue
             rows += 1

@@ -1,0 +1,130 @@
+"""A run folder, typed: every file name of a run directory spelled once, and the one reader of results.jsonl.
+
+    run = RunFolder("seval-runs/m1")
+    run.meta["target"], run.summary["safety"]["overall"], next(run.iter_rows())
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seval.errors import SevalError
+from seval.records import ResultRow
+
+RESULTS = "results.jsonl"  # one ResultRow per test case, benchmark order
+SUMMARY = "summary.json"  # the typed summary (seval.runs.summary)
+RUN_META = "run.json"  # how the run was made: target, bench, critic, params, stats
+STORE = "store.sqlite"  # every request, response and verdict (seval.runner.store)
+DEFENSE = "defense.json"  # `seval defend`'s report
+STUDY = "study.json"  # a study folder's result
+BENCH_SAMPLE = "bench_sample.jsonl"  # `seval defend --sample`'s benchmark
+BENIGN_RESPONSES = "benign_responses.jsonl"  # `seval defend`'s over-refusal answers
+
+
+def rejudge_name(critic_spec: str) -> str:
+    """The default output of `seval critic judge --run DIR` for one critic."""
+    return "rejudge-" + (re.sub(r"[^A-Za-z0-9._-]+", "-", critic_spec).strip("-")[:60] or "critic") + ".jsonl"
+
+
+def read_results(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Yield the rows of a results.jsonl (or of RUN_DIR/results.jsonl) as dicts; blank lines are skipped."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / RESULTS
+    if not p.is_file():
+        raise SevalError(f"{p}: no results file (expected a run directory with {RESULTS})")
+    loads = json.loads
+    with p.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                yield loads(line)
+            except json.JSONDecodeError as exc:
+                raise SevalError(f"{p}:{lineno}: not valid JSON ({exc.msg})") from None
+
+
+def read_json(path: Path, default: Any = None) -> Any:
+    """A JSON file of a run folder; `default` when absent, a one-line error when it does not parse."""
+    if not path.is_file():
+        return default
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SevalError(f"{path}: not valid JSON ({exc.msg})") from None
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """Write atomically (a temporary file, then a rename): a crash never leaves half a summary."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """A run directory: where each file is, and typed access to what is in it."""
+
+    path: Path
+
+    def __init__(self, path: str | Path) -> None:
+        object.__setattr__(self, "path", Path(path))
+
+    @property
+    def results_path(self) -> Path:
+        return self.path / RESULTS
+
+    @property
+    def summary_path(self) -> Path:
+        return self.path / SUMMARY
+
+    @property
+    def meta_path(self) -> Path:
+        return self.path / RUN_META
+
+    @property
+    def store_path(self) -> Path:
+        return self.path / STORE
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def exists(self) -> bool:
+        return self.results_path.is_file()
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """run.json ({} when absent)."""
+        return read_json(self.meta_path, {}) or {}
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        data = read_json(self.summary_path)
+        if data is None:
+            raise SevalError(f"{self.path}: no {SUMMARY} (not a finished run directory)")
+        return data
+
+    def iter_dicts(self) -> Iterator[dict[str, Any]]:
+        return read_results(self.results_path)
+
+    def iter_rows(self) -> Iterator[ResultRow]:
+        return (ResultRow.from_dict(d) for d in read_results(self.results_path))
+
+    def count_rows(self) -> int:
+        if not self.results_path.is_file():
+            return 0
+        with open(self.results_path, encoding="utf-8") as fh:
+            return sum(1 for line in fh if line.strip())
+
+    def require(self, *names: str) -> None:
+        """A one-line error naming the first missing file."""
+        for n in names:
+            if not (self.path / n).is_file():
+                raise SevalError(f"{self.path} is not a finished run directory: {n} is missing")

@@ -1,0 +1,237 @@
+"""The one run pipeline: test cases x target x defense -> responses -> verdicts -> rows -> summary.
+
+`seval run`, `seval defend` (twice: without and with the defense), the studies and re-judging
+(`seval critic judge --run DIR`, seval.runs.rejudge) all go through `execute`/`_execute`: re-judging is the
+same pipeline with the target offline (responses are read from the store, never requested) and another critic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seval import __version__
+from seval.errors import SevalError
+from seval.records import GenParams, ResultRow, TestCase
+from seval.runs.config import (
+    DEFAULT_TARGET,
+    LOCAL_MAX_TOKENS,
+    NO_CRITIC,
+    REMOTE_MAX_TOKENS,
+    RUNS_DIR,
+    ProgressFactory,
+    RunConfig,
+    RunResult,
+    _think_stripper,
+    default_max_tokens,
+    default_out_dir,
+    file_sha256,
+    load_cases,
+    no_progress,
+    now,
+    progress_factory,
+    run_sync,
+)
+from seval.runs.folder import RESULTS, STORE, RunFolder, write_json
+
+# ---- the stages ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """A run resolved: the backend (defense applied), the critic, where it goes and its metadata."""
+
+    backend: Any
+    critic: Any
+    out_dir: Path
+    cases: Callable[[], Iterator[TestCase]]  # a fresh iterator per pass (count, run, rows)
+    meta: dict[str, Any]
+    offline: bool = False
+    key_fn: Callable[[TestCase], str] | None = None
+    rows_path: Path | None = None  # None: OUT/results.jsonl
+    write_meta: bool = True
+    close_target: bool = True
+    #: the run's one call policy: every model call of the run (target, judges, defense) goes through it
+    policy: Any = None
+
+
+def _plan(config: RunConfig) -> _Plan:
+    from seval.critic.base import Critic, resolve_critic
+    from seval.io import starter_path
+    from seval.models.base import ModelBackend, resolve_model
+    from seval.models.budget import PriceTable
+    from seval.models.policy import CallPolicy
+
+    config.check()
+    params = config.params or GenParams()
+    bench_path = Path(config.bench) if config.bench else starter_path()
+    if not bench_path.exists():
+        raise SevalError(f"benchmark file not found: {bench_path}")
+    target = config.target
+    model_options = dict(config.model_options or {})
+    if config.timeout is not None:
+        if isinstance(target, ModelBackend):
+            raise SevalError("--timeout applies to a target given as a model string; set the timeout on the "
+                             "backend object passed as target")
+        model_options["timeout"] = config.timeout  # the backend takes it as an option (in-process ones reject it)
+    backend = target if isinstance(target, ModelBackend) else resolve_model(target, **model_options)
+    target_spec = backend.spec
+    policy = CallPolicy.from_limits(max_retries=config.max_retries, max_requests=config.max_requests,
+                                    max_cost=config.max_cost, prices=PriceTable.load(config.prices),
+                                    max_wait=config.max_wait)
+    if config.defense:
+        from seval.defense import resolve_defense
+
+        backend = resolve_defense(config.defense, policy=policy).wrap(backend)
+    # critic "none": responses only (a bench baseline, or judging later with `seval critic judge --run`)
+    judge = (None if config.critic == NO_CRITIC else
+             config.critic if isinstance(config.critic, Critic) else resolve_critic(config.critic, policy=policy))
+    out_dir = Path(config.out) if config.out else default_out_dir(target_spec, str(config.bench) if config.bench
+                                                                  else None, config.defense)
+
+    def cases() -> Iterator[TestCase]:
+        return load_cases(bench_path, config.lang, config.limit)
+
+    meta = {
+        "seval_version": __version__, "target": target_spec, "target_config": backend.config(),
+        "target_hash": backend.config_hash(), "bench": str(bench_path), "bench_sha256": file_sha256(bench_path),
+        "n_cases": 0, "lang": config.lang, "limit": config.limit,
+        "critic": judge.spec if judge else None,
+        # filled in after the run: computing it can load the critic (the executor does it in a thread)
+        "critic_hash": None,
+        "defense": config.defense, "params": params.to_dict(), "started": now(),
+    }
+    return _Plan(backend, judge, out_dir, cases, meta, policy=policy)
+
+
+async def execute(config: RunConfig, progress: ProgressFactory | None = None,
+                  on_event: Callable[[str], None] | None = None,
+                  usage_by_role: Callable[[], dict[str, Any]] | None = None) -> RunResult:
+    """Run `config`: responses (resumed from the store), verdicts, results.jsonl, summary.json and run.json."""
+    plan = _plan(config)
+    return await _execute(plan, config, progress, on_event, usage_by_role)
+
+
+async def _execute(plan: _Plan, config: RunConfig, progress: ProgressFactory | None,
+                   on_event: Callable[[str], None] | None,
+                   usage_by_role: Callable[[], dict[str, Any]] | None) -> RunResult:
+    from seval.models.budget import Price
+    from seval.models.policy import CallPolicy
+    from seval.runner.executor import Executor, stop_message
+    from seval.runner.store import RunStore
+
+    params = config.params or GenParams()
+    progress = progress or no_progress
+    # a first pass counts the cases (for the progress bar) and validates every line before any model call
+    total = sum(1 for _ in plan.cases())
+    if total == 0:
+        raise SevalError(f"{plan.meta['bench']}: no test cases" + (f" in language {config.lang!r}" if config.lang
+                                                                     else ""))
+    plan.meta["n_cases"] = total
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    store = RunStore(plan.out_dir / STORE)
+    price = (Price(config.price_in, config.price_out)
+             if config.price_in is not None and config.price_out is not None else None)
+    if config.retry_errors and not plan.offline:
+        store.delete_errors()
+    if plan.policy is None:  # a plan built elsewhere (re-judging): the limits of its config
+        plan.policy = CallPolicy.from_limits(max_retries=config.max_retries, max_requests=config.max_requests,
+                                             max_cost=config.max_cost, max_wait=config.max_wait)
+    plan.policy.on_event = on_event
+    executor = Executor(plan.backend, plan.critic, store, params, concurrency=config.concurrency,
+                        preprocess=_think_stripper(), policy=plan.policy, price=price,
+                        on_event=on_event, offline=plan.offline, key_fn=plan.key_fn)
+    from seval.runs.summary import RunSummarizer
+
+    summarizer = RunSummarizer(plan.critic)
+    try:
+        with progress(total, f"{plan.meta['target']}") as advance:
+            if advance is not None and hasattr(advance, "message"):
+                executor.on_event = plan.policy.on_event = advance.message
+            stats = await executor.run(plan.cases(), on_progress=advance)
+        plan.meta["critic_hash"] = plan.critic.config_hash() if plan.critic is not None else ""
+        rows_path = plan.rows_path or plan.out_dir / RESULTS
+        rows_written = write_rows(rows_path, store, executor, plan.cases(), plan.meta,
+                                  on_row=summarizer.add)
+    finally:
+        store.close()
+        if plan.close_target:
+            await plan.backend.aclose()
+        if plan.critic is not None:
+            await plan.critic.aclose()
+    roles = _usage_by_role(usage_by_role or plan.policy.usage_by_role)
+    run_meta = {**plan.meta, "finished": now(), "stats": stats.to_dict(), "rows": rows_written}
+    summary = summarizer.result(run_meta, calls_by_role=roles)
+    folder = RunFolder(plan.out_dir)
+    if plan.write_meta:
+        write_json(folder.summary_path, summary)
+        write_json(folder.meta_path, run_meta)
+    result = RunResult(out_dir=plan.out_dir, summary=summary, stats=stats.to_dict(),
+                       rows_path=rows_path)
+    if stats.stopped:
+        result.complete = False
+        result.exit_code = 4 if stats.stopped == "endpoint_down" else 3
+        result.message = stop_message(stats)
+    return result
+
+
+def _usage_by_role(fn: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    """Per-role call counts from the run's call policy (requests, tokens, cost, retries, errors per role)."""
+    try:
+        got = fn()
+    except Exception:  # counts are a report, never a reason to lose a finished run
+        return None
+    return dict(got) if got else None
+
+
+def write_rows(path: Path, store: Any, executor: Any, cases: Iterator[TestCase], run_meta: dict[str, Any],
+               on_row: Callable[[ResultRow], None] | None = None) -> int:
+    """The rows file (results.jsonl): one line per test case, in benchmark order, joined from the store.
+
+    `on_row` sees each row as it is written (the summary is computed this way, without re-reading).
+    """
+    import json
+
+    from seval.runner.executor import CHUNK
+    from seval.runs.rows import build_row, row_dict
+
+    critic_hash = run_meta["critic_hash"]
+    tmp = path.with_name(path.name + ".tmp")
+    n = 0
+    dumps = json.dumps
+    with open(tmp, "w", encoding="utf-8") as fh:
+        chunk: list[TestCase] = []
+
+        def emit(chunk: list[TestCase]) -> int:
+            keys = [executor.key_for(c) for c in chunk]
+            resp = store.get_responses([k for k in keys if k])
+            verd = store.get_verdicts([k for k in keys if k], critic_hash)
+            for c, k in zip(chunk, keys, strict=True):
+                row = build_row(c, resp.get(k), verd.get(k), run_meta["target"], run_meta["critic"],
+                                run_meta["defense"])
+                fh.write(dumps(row_dict(row), ensure_ascii=False) + "\n")
+                if on_row is not None:
+                    on_row(row)
+            return len(chunk)
+
+        for c in cases:
+            chunk.append(c)
+            if len(chunk) >= CHUNK:
+                n += emit(chunk)
+                chunk = []
+        if chunk:
+            n += emit(chunk)
+    tmp.replace(path)
+    return n
+
+
+def summary_of(run_dir: str | Path) -> dict[str, Any]:
+    """A finished run's summary.json."""
+    return RunFolder(run_dir).summary
+
+
+__all__ = ["DEFAULT_TARGET", "LOCAL_MAX_TOKENS", "NO_CRITIC", "REMOTE_MAX_TOKENS", "RUNS_DIR", "ProgressFactory",
+           "RunConfig", "RunResult", "default_max_tokens", "default_out_dir", "execute", "file_sha256",
+           "load_cases", "progress_factory", "run_sync", "write_rows"]
