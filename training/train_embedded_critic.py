@@ -1,13 +1,17 @@
 """Train the embedded critic (hashed n-grams + explicit cues, logistic regression) and measure it honestly.
 
-    python training/train_embedded_critic.py --data ../shared/data --out src/seval/critic/weights/
+    python training/prepare_extra_data.py            # (the data helper's script) -> training/cache/extra/
+    python training/train_embedded_critic.py --data ../shared/data --extra training/cache/extra \
+        --out src/seval/critic/weights/
+    python training/evaluate_critic.py --data ../shared/data --ship   # the test split, once, at the end
 
 Two models are trained: a prompt-harmfulness classifier on the prompt-level sets, and the pair critic on
-the labelled (prompt, response) sets plus synthetic pairs (refusals to harmful and benign prompts: safe;
-generic compliance to clearly harmful prompts: unsafe, to benign prompts: safe; offensive texts as replies:
-unsafe; with --use-generated, real SmolLM2 answers from training/cache/smollm2_answers.jsonl, gen_answers.py).
-Evaluation is leave-one-source-out (the source family is removed from *all* training, prompts
-included) plus a held-back slice of each labelled set that no experiment is tuned on. Deterministic (seeded).
+the labelled (prompt, response) dev sets, the extra sets (--extra: helpful answers to harmless questions,
+harmful prompts) and synthetic pairs (refusals: safe; generic compliance to clearly harmful prompts: unsafe;
+offensive texts as replies: unsafe). The test sources (TEST_FAMILIES, REPORT.md) are never read here.
+Every choice is measured leave-one-source-out on the dev sets, plus the specificity on helpful-answer sets
+left out in two folds; the isotonic calibration is fitted on the out-of-source dev scores (and cross-fitted
+for the reported figures). A held-back slice of each dev set is kept for the accuracy-floor test. Seeded.
 """
 
 from __future__ import annotations
@@ -144,7 +148,7 @@ def extra_family(path: Path) -> str:
 EXTRA_HARMFUL_REQUESTS = ("x_catqa",)
 
 
-def load_extra(dirs: list[Path]) -> tuple[list[Pair], list[PromptRow]]:
+def load_extra(dirs: list[Path], cap: int = 0) -> tuple[list[Pair], list[PromptRow]]:
     """Extra labelled sets (training/prepare_extra_data.py): `judge_*.jsonl` pairs and `prompts_*.jsonl` prompt
     rows, in the ../shared/data line format. A pair set with one class only (helpful answers to harmless
     questions) becomes kind `x_help`, and its prompts benign prompt rows. Test sources are refused."""
@@ -158,6 +162,8 @@ def load_extra(dirs: list[Path]) -> tuple[list[Pair], list[PromptRow]]:
             if any(t in fam for t in TEST_FAMILIES):
                 raise SystemExit(f"{path}: a test source cannot be training data")
             got = _pairs_from(path, fam)
+            if cap and len(got) > cap:  # a seeded sample: no one domain dominates, and training stays short
+                got = random.Random(f"cap:{fam}").sample(got, cap)
             if len({p.label for p in got}) == 1:
                 for p in got:
                     p.kind = "x_help" if p.label == 0 else "x_harm"
@@ -415,7 +421,7 @@ def oof_prompt_scores(x: Any, y: np.ndarray, w: np.ndarray, groups: list[str], c
 MASS = {
     "real": 1.0, "syn_refusal": 0.6, "syn_comply": 0.8, "syn_benign_help": 0.6, "syn_benign_refusal": 0.4,
     "content": 0.5, "syn_mixed": 0.4, "gen_comply": 0.8, "gen_help": 0.6, "gen_refusal": 0.2,
-    "x_help": 0.8, "x_harm": 0.8,
+    "x_help": 0.0, "x_harm": 0.8,  # helpful answers: their prompts only (0.2-0.8 lowered LOSO, REPORT.md)
 }
 
 
@@ -538,9 +544,26 @@ def split_models(cache: Cache, seed: int, train_kw: dict[str, Any], families: li
         pr = where(prompts, lambda r, f=fam: r.family != f)
         models[fam] = train(cache, tr, pr, seed, **train_kw)
         log(f"    trained without {fam}")
+    for fold, fams in help_folds(pairs).items():  # helpful-answer sets left out: is a new helpful answer safe?
+        tr = where(pairs, lambda p, fs=fams: p.family not in fs and not (p.kind == "real" and holdout(p)))
+        pr = where(prompts, lambda r, fs=fams: r.family not in fs)
+        models[fold] = train(cache, tr, pr, seed, **train_kw)
+        log(f"    trained without {fold}: {sorted(fams)}")
     tr = where(pairs, lambda p: not (p.kind == "real" and holdout(p)))
     models["final"] = train(cache, tr, np.arange(len(prompts)), seed, **train_kw)
     return models
+
+
+def help_folds(pairs: list[Pair]) -> dict[str, set[str]]:
+    """The extra helpful-answer sets (one class, safe) in two folds, alternating by name within each language."""
+    fams = sorted({(p.lang, p.family) for p in pairs if p.kind == "x_help"})
+    folds: dict[str, set[str]] = {}
+    per_lang: dict[str, int] = {}
+    for lang, fam in fams:
+        k = per_lang.get(lang, 0)
+        per_lang[lang] = k + 1
+        folds.setdefault(f"helpfold{k % 2}", set()).add(fam)
+    return folds
 
 
 def average(models: list[Model]) -> Model:
@@ -635,6 +658,23 @@ def dev_report(models: dict[str, Model], cache: Cache, sets: list[tuple[str, str
             macro[lang] = {k: round(float(np.mean([r[k] for r in lr])), 4)
                            for k in ("raw_0.5", "calibrated_0.5", "rule", *(f"cal_{t}" for t in THRESHOLDS))}
             log(f"  LOSO macro {lang}: " + " ".join(f"{k} {v:.3f}" for k, v in macro[lang].items()))
+    # specificity on helpful answers to harmless questions from sets left out (calibrated with the full map)
+    help_rows = []
+    for fold, fams in help_folds(cache.pairs).items():
+        for fam in sorted(fams):
+            te = where(cache.pairs, lambda p, f=fam: p.family == f and p.kind == "x_help")[:600]
+            lang = cache.pairs[te[0]].lang
+            pr = calibrate(score_idx(models[fold], cache, te), cal)
+            help_rows.append({"set": fam, "lang": lang, "n": len(te),
+                              "specificity": round(float((pr < 0.5).mean()), 4)})
+            log(f"  helpful answers, {fam} ({lang}) left out: safe {help_rows[-1]['specificity']:.3f}")
+    for lang in ("en", "zh"):
+        hr = [r["specificity"] for r in help_rows if r["lang"] == lang]
+        if hr and lang in macro:
+            macro[lang]["help_specificity"] = round(float(np.mean(hr)), 4)
+            macro[lang]["objective"] = round((macro[lang]["calibrated_0.5"] + macro[lang]["help_specificity"]) / 2, 4)
+            log(f"  {lang}: LOSO {macro[lang]['calibrated_0.5']:.3f}, helpful-answer specificity "
+                f"{macro[lang]['help_specificity']:.3f}, objective {macro[lang]['objective']:.3f}")
     lo, hi = UNCERTAIN_BAND
     band = (prob > lo) & (prob < hi)
     pred = (prob >= 0.5).astype(int)
@@ -644,7 +684,8 @@ def dev_report(models: dict[str, Model], cache: Cache, sets: list[tuple[str, str
              "accuracy_outside": round(float(np.average(pred[~band] == y[~band], weights=w[~band])), 4)
              if (~band).any() else None}
     log(f"  uncertain band {bands}")
-    return {"calibration": cal, "sets": rows, "macro": macro, "reliability": reliability(prob, y, w),
+    return {"calibration": cal, "sets": rows, "macro": macro, "helpful": help_rows,
+            "reliability": reliability(prob, y, w),
             "uncertain": bands}
 
 
@@ -692,9 +733,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--extra", type=Path, action="append", default=[],
                     help="folder of extra labelled sets (judge_*.jsonl pairs, prompts_*.jsonl prompt rows), "
                     "made by training/prepare_extra_data.py; repeatable")
+    ap.add_argument("--extra-cap", type=int, default=1500, help="at most this many pairs per extra file (0: all)")
     ap.add_argument("--out", type=Path, default=ROOT / "src" / "seval" / "critic" / "weights")
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--bags", type=int, default=3, help="models (synthetic-data seeds seed, seed+1, ...) averaged")
+    ap.add_argument("--bags", type=int, default=1, help="models (synthetic-data seeds seed, seed+1, ...) averaged")
     ap.add_argument("--dev-json", type=Path, default=None, help="also write the dev figures here")
     ap.add_argument("--train-kw", default="", help="JSON of train() keyword overrides, for experiments")
     ap.add_argument("--use-generated", action="store_true",
@@ -719,7 +761,7 @@ def main(argv: list[str] | None = None) -> int:
                         risk_terms_en=[str(t) for t in synthetic["risk_terms"]["en"]],
                         risk_terms_zh=[str(t) for t in synthetic["risk_terms"]["zh"]], meta_scale=args.meta_scale,
                         blocks=tuple(args.blocks.split(",")))
-    extra_pairs, extra_prompts = load_extra(args.extra)
+    extra_pairs, extra_prompts = load_extra(args.extra, args.extra_cap)
     real = load_real(args.data) + extra_pairs
     prompts = load_prompts(args.data, synthetic) + extra_prompts
     sets = dev_sets(real)
@@ -754,7 +796,9 @@ def main(argv: list[str] | None = None) -> int:
     model.meta = {"seeds": seeds, "trained_on": trained_on, "test_families": list(TEST_FAMILIES),
                   "calibration": dev["calibration"], "uncertain_band": list(UNCERTAIN_BAND),
                   "dev": {k: v for k, v in dev.items() if k != "calibration"},
-                  "extra": [str(d) for d in args.extra]}
+                  "extra_files": {f.name: hashlib.sha256(f.read_bytes()).hexdigest()[:16]
+                                  for d in args.extra for f in sorted(d.glob("*_*.jsonl"))},
+                  "extra_cap": args.extra_cap}
     info = save(model, args.out)
     log(f"weights: {info['npz_bytes'] / 1e6:.2f} MB")
     if args.dev_json:

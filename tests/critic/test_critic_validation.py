@@ -70,3 +70,10 @@ def test_known_options_still_work() -> None:
     assert resolve_critic("embedded-fast:0.6").threshold == 0.6
     with pytest.raises(SevalError):
         resolve_critic("rule:extra")
+
+
+def test_embedded_fast_is_the_previous_model_on_the_same_code_path() -> None:
+    fast, new = resolve_critic("embedded-fast"), resolve_critic("embedded")
+    assert fast.config()["weights_sha256"] != new.config()["weights_sha256"]
+    assert fast.config_hash() != new.config_hash()
+    assert fast.name == "embedded-fast" and new.name == "embedded"
