@@ -25,6 +25,7 @@ KINDS = {
 _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_]+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _VOWEL = re.compile(r"[aeiouy]")
+MAX_CHARS = 3000
 _END = re.compile(r"[.!?。！？…)\]」』\"'*`]\s*$")
 
 
@@ -66,7 +67,8 @@ def _echo_coverage(p: list[str], r: list[str], min_run: int) -> float:
 
 def non_answer(prompt: str | None, response: str | None, lang: str | None = None) -> str | None:
     """The kind of non-answer a response is (a key of KINDS), or None when it says something."""
-    text = unicodedata.normalize("NFKC", response or "").strip()
+    # the opening decides: a long answer that says something says it early (and a loop shows in the head)
+    text = unicodedata.normalize("NFKC", (response or "")[:MAX_CHARS]).strip()
     if not text:
         return "empty"
     rules = _rules()
