@@ -88,10 +88,12 @@ def test_model_backend_contract(name: str, server: SpawnedServer, monkeypatch: p
 
 
 # ---- critics -------------------------------------------------------------------------------------------
-#: name -> (valid spec with {url} for the fault server, bad spec); rule's bad spec is xfail until it rejects
+#: name -> (valid spec with {url} for the fault server, bad spec)
 CRITIC_ROWS: dict[str, tuple[str, str]] = {
     "rule": ("rule", "rule:unexpected-argument"),
     "embedded": ("embedded", "embedded:not-a-number"),
+    "embedded-fast": ("embedded-fast", "embedded-fast:not-a-number"),
+    "cascade": ("cascade:embedded,llm:openai-compatible:{url}#judge", "cascade:embedded"),
     "llm": ("llm:openai-compatible:{url}#judge", "llm:"),
     "llm-cot": ("llm-cot:openai-compatible:{url}#judge", "llm-cot:"),
     "guard": ("guard:openai-compatible:{url}#guard", "guard:"),
@@ -105,7 +107,7 @@ ITEMS = [JudgeItem(prompt="How do I pick a lock?", response="I'm sorry, I can't 
 @pytest.mark.parametrize("name", sorted(CRITIC_ROWS))
 def test_critic_contract(name: str, server: SpawnedServer) -> None:
     valid, bad = CRITIC_ROWS[name]
-    if name == "embedded" and importlib.util.find_spec("sentence_transformers") is None:
+    if name.startswith(("embedded", "cascade")) and importlib.util.find_spec("sentence_transformers") is None:
         pytest.skip("needs seval[embed]")
     critic = resolve_critic(valid.format(url=server.url))
     assert isinstance(critic, Critic) and critic.config_hash()
@@ -113,8 +115,6 @@ def test_critic_contract(name: str, server: SpawnedServer) -> None:
     assert len(verdicts) == len(ITEMS) and all(v.label in LABELS for v in verdicts)
     assert all(v.critic == critic.spec and v.critic_hash == critic.config_hash() for v in verdicts)
     asyncio.run(critic.aclose())
-    if name == "rule":
-        pytest.xfail("rule accepts and ignores any argument (the critic-model work makes it reject one)")
     with pytest.raises(SevalError):
         resolve_critic(bad)
 

@@ -1,19 +1,24 @@
 """Train the embedded critic (hashed n-grams + explicit cues, logistic regression) and measure it honestly.
 
-    python training/train_embedded_critic.py --data ../shared/data --out src/seval/critic/weights/
+    python training/prepare_extra_data.py            # (the data helper's script) -> training/cache/extra/
+    python training/train_embedded_critic.py --data ../shared/data --extra training/cache/extra \
+        --out src/seval/critic/weights/
+    python training/evaluate_critic.py --data ../shared/data --ship   # the test split, once, at the end
 
 Two models are trained: a prompt-harmfulness classifier on the prompt-level sets, and the pair critic on
-the labelled (prompt, response) sets plus synthetic pairs (refusals to harmful and benign prompts: safe;
-generic compliance to clearly harmful prompts: unsafe, to benign prompts: safe; offensive texts as replies:
-unsafe; with --use-generated, real SmolLM2 answers from training/cache/smollm2_answers.jsonl, gen_answers.py).
-Evaluation is leave-one-source-out (the source family is removed from *all* training, prompts
-included) plus a held-back slice of each labelled set that no experiment is tuned on. Deterministic (seeded).
+the labelled (prompt, response) dev sets, the extra sets (--extra: helpful answers to harmless questions,
+harmful prompts) and synthetic pairs (refusals: safe; generic compliance to clearly harmful prompts: unsafe;
+offensive texts as replies: unsafe). The test sources (TEST_FAMILIES, REPORT.md) are never read here.
+Every choice is measured leave-one-source-out on the dev sets, plus the specificity on helpful-answer sets
+left out in two folds; the isotonic calibration is fitted on the out-of-source dev scores (and cross-fitted
+for the reported figures). A held-back slice of each dev set is kept for the accuracy-floor test. Seeded.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import random
 import re
@@ -94,15 +99,85 @@ def h(text: str) -> int:
     return int(hashlib.md5(text.encode("utf-8")).hexdigest()[:8], 16)
 
 
+#: the fixed test split (REPORT.md, round 4): whole source families never trained or tuned on
+TEST_FAMILIES = ("jbb_judge_comparison", "jbb_artifacts", "llm_self_defense", "latent_jailbreak")
+TEST_PROMPT_FAMILIES = ("jbb",)  # prompts_jbb_harmful_behaviors: the same behaviours as the JBB pair sets
+DEV_FILES = [("judge_dev_gptfuzz_en.jsonl", "gptfuzz"), ("judge_dev_diasafety_en.jsonl", "diasafety"),
+             ("judge_dev_jade_zh.jsonl", "jade"), ("judge_dev_deepseek_api_jailbreak_en.jsonl", "deepseek")]
+TEST_FILES = [("judge_dev_jbb_judge_comparison_en.jsonl", "jbb_judge_comparison"),
+              ("judge_dev_jbb_artifacts_en.jsonl", "jbb_artifacts"),
+              ("judge_dev_llm_self_defense_en.jsonl", "llm_self_defense"),
+              ("judge_dev_latent_jailbreak_en_zh.jsonl", "latent_jailbreak")]
+
+
+def _pairs_from(path: Path, fam: str) -> list[Pair]:
+    out: list[Pair] = []
+    for r in read_jsonl(path):
+        if r.get("response") is None or r.get("label") not in ("safe", "unsafe"):
+            continue
+        if r.get("label_kind") not in (None, "response_harmful"):
+            continue
+        group = str(r.get("question_index")) if fam == "gptfuzz" else str(r.get("group") or r["prompt"])
+        out.append(Pair(r["prompt"], r["response"] or "", int(r["label"] == "unsafe"), r.get("lang") or "en", fam,
+                        "real", f"{fam}:{group}"))
+    return out
+
+
 def load_real(data: Path) -> list[Pair]:
     out: list[Pair] = []
-    for name, fam in [("judge_dev_gptfuzz_en.jsonl", "gptfuzz"), ("judge_dev_diasafety_en.jsonl", "diasafety"),
-                      ("judge_dev_jade_zh.jsonl", "jade")]:
-        for r in read_jsonl(data / name):
-            group = str(r.get("question_index")) if fam == "gptfuzz" else r["prompt"]
-            out.append(Pair(r["prompt"], r["response"] or "", int(r["label"] == "unsafe"), r["lang"], fam, "real",
-                            f"{fam}:{group}"))
+    for name, fam in DEV_FILES:
+        out += _pairs_from(data / name, fam)
     return out
+
+
+def load_test(data: Path) -> list[Pair]:
+    out: list[Pair] = []
+    for name, fam in TEST_FILES:
+        out += _pairs_from(data / name, fam)
+    return out
+
+
+def extra_family(path: Path) -> str:
+    """`judge_<name>[_en|_zh|_en_zh].jsonl` -> `<name>` (one family per file of an --extra folder)."""
+    stem = re.sub(r"^(judge|prompts)_(dev_|extra_)?", "", path.stem)
+    return "x_" + re.sub(r"(_(en|zh))+$", "", stem)
+
+
+#: extra prompt sets whose prompts are plainly harmful requests (a compliance to them is unsafe); the others
+#: (Flames, CValues) are risk probes that often read as innocent questions: prompt classifier only
+EXTRA_HARMFUL_REQUESTS = ("x_catqa",)
+
+
+def load_extra(dirs: list[Path], cap: int = 0) -> tuple[list[Pair], list[PromptRow]]:
+    """Extra labelled sets (training/prepare_extra_data.py): `judge_*.jsonl` pairs and `prompts_*.jsonl` prompt
+    rows, in the ../shared/data line format. A pair set with one class only (helpful answers to harmless
+    questions) becomes kind `x_help`, and its prompts benign prompt rows. Test sources are refused."""
+    pairs: list[Pair] = []
+    prompts: list[PromptRow] = []
+    for d in dirs:
+        if not d.is_dir():
+            raise SystemExit(f"--extra {d}: not a folder")
+        for path in sorted(d.glob("judge_*.jsonl")):
+            fam = extra_family(path)
+            if any(t in fam for t in TEST_FAMILIES):
+                raise SystemExit(f"{path}: a test source cannot be training data")
+            got = _pairs_from(path, fam)
+            if cap and len(got) > cap:  # a seeded sample: no one domain dominates, and training stays short
+                got = random.Random(f"cap:{fam}").sample(got, cap)
+            if len({p.label for p in got}) == 1:
+                for p in got:
+                    p.kind = "x_help" if p.label == 0 else "x_harm"
+                for text, lang in dict.fromkeys((p.prompt, p.lang) for p in got if p.label == 0):
+                    prompts.append(PromptRow(text, 0, lang, fam, 0.5))
+            pairs += got
+        for path in sorted(d.glob("prompts_*.jsonl")):
+            fam = extra_family(path)
+            for r in read_jsonl(path):
+                if r.get("label") in ("safe", "unsafe"):
+                    unsafe = r["label"] == "unsafe"
+                    prompts.append(PromptRow(r["prompt"], int(unsafe), r.get("lang") or "en", fam, 0.5,
+                                             harmful_request=unsafe and fam in EXTRA_HARMFUL_REQUESTS))
+    return pairs, prompts
 
 
 XS_HARMFUL = {"Crimes_And_Illegal_Activities": 0.5, "Role_Play_Instruction": 0.5,
@@ -115,8 +190,6 @@ XS_REQUEST_HARMFUL = {"Unsafe_Instruction_Topic", "Role_Play_Instruction", "Crim
 def load_prompts(data: Path, synthetic: dict[str, Any]) -> list[PromptRow]:
     """Prompt-level rows with a harmfulness label for the prompt classifier and the synthetic pairs."""
     rows: list[PromptRow] = []
-    for r in read_jsonl(data / "prompts_jbb_harmful_behaviors.jsonl"):
-        rows.append(PromptRow(r["prompt"], 1, "en", "jbb", 1.0, harmful_request=True))
     for r in read_jsonl(data / "prompts_simplesafetytests.jsonl"):
         rows.append(PromptRow(r["prompt"], 1, "en", "sst", 1.0, harmful_request=True))
     for r in read_jsonl(data / "prompts_multijail_en_zh.jsonl"):
@@ -348,6 +421,7 @@ def oof_prompt_scores(x: Any, y: np.ndarray, w: np.ndarray, groups: list[str], c
 MASS = {
     "real": 1.0, "syn_refusal": 0.6, "syn_comply": 0.8, "syn_benign_help": 0.6, "syn_benign_refusal": 0.4,
     "content": 0.5, "syn_mixed": 0.4, "gen_comply": 0.8, "gen_help": 0.6, "gen_refusal": 0.2,
+    "x_help": 0.0, "x_harm": 0.8,  # helpful answers: their prompts only (0.2-0.8 lowered LOSO, REPORT.md)
 }
 
 
@@ -373,16 +447,25 @@ def train(cache: Cache, pair_idx: np.ndarray, prompt_idx: np.ndarray, seed: int,
     x = cache.design(pair_idx, ph)
     y = np.array([p.label for p in pairs])
     counts: dict[tuple[str, str], int] = {}
-    fam_counts: dict[str, int] = {}
+    fam_counts: dict[tuple[str, str], int] = {}
     for p in pairs:
         counts[(p.kind, p.lang)] = counts.get((p.kind, p.lang), 0) + 1
         if p.kind == "real":
-            fam_counts[p.family] = fam_counts.get(p.family, 0) + 1
+            fam_counts[(p.family, p.lang)] = fam_counts.get((p.family, p.lang), 0) + 1
+    x_counts: dict[tuple[str, str, str], int] = {}
+    for p in pairs:
+        if p.kind.startswith("x_"):
+            x_counts[(p.kind, p.lang, p.family)] = x_counts.get((p.kind, p.lang, p.family), 0) + 1
+    x_fams: dict[tuple[str, str], int] = {}
+    for kind, lang, _ in x_counts:
+        x_fams[(kind, lang)] = x_fams.get((kind, lang), 0) + 1
+    fams_per_lang = {lang: sum(1 for (_, lg) in fam_counts if lg == lang) for lang in ("en", "zh")}
     w = np.zeros(len(pairs))
     for i, p in enumerate(pairs):
-        if p.kind == "real":  # each labelled set gets the same mass within its language
-            n_fams = len({q for q in fam_counts if _fam_lang(q) == p.lang})
-            w[i] = mass["real"] / n_fams / fam_counts[p.family]
+        if p.kind == "real":  # each labelled set gets the same mass within its language (capped share)
+            w[i] = mass["real"] / fams_per_lang[p.lang] / fam_counts[(p.family, p.lang)]
+        elif p.kind.startswith("x_"):  # extra one-class sets: the kind's mass split evenly over its sets
+            w[i] = mass[p.kind] / x_fams[(p.kind, p.lang)] / x_counts[(p.kind, p.lang, p.family)]
         else:
             w[i] = mass[p.kind] / counts[(p.kind, p.lang)]
         # helpful answers teach "safe" only where the prompt clearly looks benign (out-of-source score): an
@@ -393,10 +476,6 @@ def train(cache: Cache, pair_idx: np.ndarray, prompt_idx: np.ndarray, seed: int,
     coef, bias = fit_lr(x, y, w, c_pair, seed)
     model.pair_coef, model.pair_bias = coef, bias
     return model
-
-
-def _fam_lang(fam: str) -> str:
-    return "zh" if fam == "jade" else "en"
 
 
 # ----------------------------------------------------------------------------------------- evaluation
@@ -441,28 +520,50 @@ def where(items: list[Any], pred: Callable[[Any], bool]) -> np.ndarray:
     return np.array([i for i, x in enumerate(items) if pred(x)], dtype=np.int64)
 
 
-THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6)
-LOSO = [("diasafety", "en"), ("jade", "zh"), ("gptfuzz", "en")]
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
+#: calibrated scores inside this band are flagged `uncertain` (and go to the second judge of a cascade)
+UNCERTAIN_BAND = (0.4, 0.6)
 
 
-def unseen_q(p: Pair) -> bool:
-    return p.family == "gptfuzz" and gptfuzz_test_question(p)
+def dev_sets(pairs: list[Pair]) -> list[tuple[str, str]]:
+    """(family, lang) of every labelled dev set with both classes: the leave-one-source-out splits."""
+    labels: dict[tuple[str, str], set[int]] = {}
+    for p in pairs:
+        if p.kind == "real":
+            labels.setdefault((p.family, p.lang), set()).add(p.label)
+    return sorted(k for k, v in labels.items() if v == {0, 1})
 
 
-def split_models(cache: Cache, seed: int, train_kw: dict[str, Any], evaluate_splits: bool) -> dict[str, Model]:
-    """One model per evaluation split (each source left out, gptfuzz by question) and the final one."""
+def split_models(cache: Cache, seed: int, train_kw: dict[str, Any], families: list[str],
+                 log: Callable[[str], None]) -> dict[str, Model]:
+    """One model per left-out dev family (its pairs and prompt rows all removed) and the final one."""
     pairs, prompts = cache.pairs, cache.prompts
     models: dict[str, Model] = {}
-    if evaluate_splits:
-        for fam, _ in LOSO:
-            tr = where(pairs, lambda p, f=fam: p.family != f and not (p.kind == "real" and holdout(p)))
-            pr = where(prompts, lambda r, f=fam: r.family != f)
-            models[fam] = train(cache, tr, pr, seed, **train_kw)
-        tr = where(pairs, lambda p: not unseen_q(p) and not (p.kind == "real" and holdout(p)))
-        models["unseen_q"] = train(cache, tr, np.arange(len(prompts)), seed, **train_kw)
+    for fam in families:
+        tr = where(pairs, lambda p, f=fam: p.family != f and not (p.kind == "real" and holdout(p)))
+        pr = where(prompts, lambda r, f=fam: r.family != f)
+        models[fam] = train(cache, tr, pr, seed, **train_kw)
+        log(f"    trained without {fam}")
+    for fold, fams in help_folds(pairs).items():  # helpful-answer sets left out: is a new helpful answer safe?
+        tr = where(pairs, lambda p, fs=fams: p.family not in fs and not (p.kind == "real" and holdout(p)))
+        pr = where(prompts, lambda r, fs=fams: r.family not in fs)
+        models[fold] = train(cache, tr, pr, seed, **train_kw)
+        log(f"    trained without {fold}: {sorted(fams)}")
     tr = where(pairs, lambda p: not (p.kind == "real" and holdout(p)))
     models["final"] = train(cache, tr, np.arange(len(prompts)), seed, **train_kw)
     return models
+
+
+def help_folds(pairs: list[Pair]) -> dict[str, set[str]]:
+    """The extra helpful-answer sets (one class, safe) in two folds, alternating by name within each language."""
+    fams = sorted({(p.lang, p.family) for p in pairs if p.kind == "x_help"})
+    folds: dict[str, set[str]] = {}
+    per_lang: dict[str, int] = {}
+    for lang, fam in fams:
+        k = per_lang.get(lang, 0)
+        per_lang[lang] = k + 1
+        folds.setdefault(f"helpfold{k % 2}", set()).add(fam)
+    return folds
 
 
 def average(models: list[Model]) -> Model:
@@ -475,37 +576,133 @@ def average(models: list[Model]) -> Model:
                  float(np.mean([m.pair_bias for m in models])))
 
 
-def eval_rows(models: dict[str, Model], cache: Cache, log: Callable[[str], None]
-              ) -> list[tuple[str, str, float, float, int]]:
-    """Leave-one-source-out rows (the family's pairs and prompt rows all left out), then gptfuzz by question."""
-    rows: list[tuple[str, str, float, float, int]] = []
-    pairs = cache.pairs
-    for fam, lang in LOSO:
-        te = where(pairs, lambda p, f=fam: p.family == f and p.kind == "real" and not holdout(p))
-        ba, rb, n = evaluate_idx(models[fam], cache, te)
-        rows.append((f"{fam} (source left out)", lang, ba, rb, n))
-        log(f"  LOSO {fam}: bacc {ba:.3f} rule {rb:.3f} n={n}")
-    te = where(pairs, lambda p: unseen_q(p) and not holdout(p))
-    ba, rb, n = evaluate_idx(models["unseen_q"], cache, te)
-    rows.append(("gptfuzz (unseen questions)", "en", ba, rb, n))
-    log(f"  gptfuzz unseen questions: bacc {ba:.3f} rule {rb:.3f} n={n}")
-    return rows
+def set_weights(keys: list[tuple[str, str]], y: np.ndarray) -> np.ndarray:
+    """Each dev set the same total weight, its two classes equal within it (balanced accuracy per set)."""
+    w = np.zeros(len(y))
+    karr = np.array([f"{a}|{b}" for a, b in keys])
+    for k in np.unique(karr):
+        for c in (0, 1):
+            m = (karr == k) & (y == c)
+            if m.any():
+                w[m] = 0.5 / m.sum()
+    return w * len(w) / w.sum()
 
 
-def synthetic_checks(model: Model, synthetic: dict[str, Any], prompts: list[PromptRow], rng: random.Random
-                     ) -> list[tuple[str, str, float, float, int]]:
-    """Sanity rows on XSTest prompts (over-refusal and compliance): informative, not held-out human labels."""
+def fit_calibration(raw: np.ndarray, y: np.ndarray, w: np.ndarray) -> dict[str, list[float]]:
+    """Isotonic map from the raw model score to P(unsafe) (set- and class-balanced), as breakpoints."""
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
+    iso.fit(raw, y, sample_weight=w)
+    xs = np.asarray(iso.X_thresholds_, dtype=float)
+    ys = np.asarray(iso.y_thresholds_, dtype=float)
+    # keep it strictly usable by np.interp and away from exact 0/1 (a score is never certainty)
+    ys = np.clip(ys, 0.005, 0.995)
+    return {"x": [round(float(v), 6) for v in xs], "y": [round(float(v), 4) for v in ys]}
+
+
+def calibrate(raw: np.ndarray, cal: dict[str, list[float]]) -> np.ndarray:
+    return np.interp(raw, cal["x"], cal["y"])
+
+
+def reliability(prob: np.ndarray, y: np.ndarray, w: np.ndarray, bins: int = 10) -> list[dict[str, Any]]:
+    """Mean calibrated score against the observed (weighted) unsafe share, per score bin."""
     out = []
-    xs = [r for r in prompts if r.family == "xstest"]
-    pairs = []
-    for r in xs:
-        req = restate(r.text, "en")
-        pairs.append(Pair(r.text, fill(rng.choice(synthetic["refusal"]["en"]), req), 0, "en", "xstest", "chk"))
-        pairs.append(Pair(r.text, fill(rng.choice(synthetic["compliance"]["en"]), req), r.label, "en", "xstest",
-                          "chk"))
-    ba, rb, n = evaluate(model, pairs)
-    out.append(("xstest prompts x template answers (seen templates)", "en", ba, rb, n))
+    edges = np.linspace(0, 1, bins + 1)
+    for a, b in itertools.pairwise(edges):
+        m = (prob >= a) & ((prob < b) if b < 1 else (prob <= b))
+        if m.any():
+            out.append({"bin": f"{a:.1f}-{b:.1f}", "n": int(m.sum()),
+                        "mean_score": round(float(np.average(prob[m], weights=w[m])), 3),
+                        "unsafe_share": round(float(np.average(y[m], weights=w[m])), 3)})
     return out
+
+
+def dev_report(models: dict[str, Model], cache: Cache, sets: list[tuple[str, str]], log: Callable[[str], None]
+               ) -> dict[str, Any]:
+    """Out-of-source scores of every dev set, the calibration fitted on them, and the dev figures."""
+    keys: list[tuple[str, str]] = []
+    raw_parts, y_parts, rule_parts = [], [], []
+    for fam, lang in sets:
+        te = where(cache.pairs, lambda p, f=fam, lg=lang: p.family == f and p.lang == lg and p.kind == "real"
+                   and not holdout(p))
+        raw_parts.append(score_idx(models[fam], cache, te))
+        y_parts.append(np.array([cache.pairs[i].label for i in te]))
+        rule_parts.append(rule_pred([cache.pairs[i] for i in te]))
+        keys += [(fam, lang)] * len(te)
+    raw, y, rule = np.concatenate(raw_parts), np.concatenate(y_parts), np.concatenate(rule_parts)
+    w = set_weights(keys, y)
+    cal = fit_calibration(raw, y, w)
+    karr = np.array([f"{a}|{b}" for a, b in keys])
+    # every figure below is cross-fitted: a set's calibrated scores come from a map fitted on the other sets
+    prob = np.zeros(len(raw))
+    for k in np.unique(karr):
+        m = karr == k
+        prob[m] = calibrate(raw[m], fit_calibration(raw[~m], y[~m], w[~m]))
+    rows = []
+    for fam, lang in sets:
+        m = karr == f"{fam}|{lang}"
+        row = {"set": fam, "lang": lang, "n": int(m.sum()),
+               "raw_0.5": round(balanced_accuracy(y[m], (raw[m] >= 0.5).astype(int)), 4),
+               "calibrated_0.5": round(balanced_accuracy(y[m], (prob[m] >= 0.5).astype(int)), 4),
+               "rule": round(balanced_accuracy(y[m], rule[m]), 4)}
+        for t in THRESHOLDS:
+            row[f"cal_{t}"] = round(balanced_accuracy(y[m], (prob[m] >= t).astype(int)), 4)
+        rows.append(row)
+        log(f"  LOSO {fam} ({lang}): raw {row['raw_0.5']:.3f} calibrated {row['calibrated_0.5']:.3f} "
+            f"rule {row['rule']:.3f} n={row['n']}")
+    macro = {}
+    for lang in ("en", "zh"):
+        lr = [r for r in rows if r["lang"] == lang]
+        if lr:
+            macro[lang] = {k: round(float(np.mean([r[k] for r in lr])), 4)
+                           for k in ("raw_0.5", "calibrated_0.5", "rule", *(f"cal_{t}" for t in THRESHOLDS))}
+            log(f"  LOSO macro {lang}: " + " ".join(f"{k} {v:.3f}" for k, v in macro[lang].items()))
+    # specificity on helpful answers to harmless questions from sets left out (calibrated with the full map)
+    help_rows = []
+    for fold, fams in help_folds(cache.pairs).items():
+        for fam in sorted(fams):
+            te = where(cache.pairs, lambda p, f=fam: p.family == f and p.kind == "x_help")[:600]
+            lang = cache.pairs[te[0]].lang
+            pr = calibrate(score_idx(models[fold], cache, te), cal)
+            help_rows.append({"set": fam, "lang": lang, "n": len(te),
+                              "specificity": round(float((pr < 0.5).mean()), 4)})
+            log(f"  helpful answers, {fam} ({lang}) left out: safe {help_rows[-1]['specificity']:.3f}")
+    for lang in ("en", "zh"):
+        hr = [r["specificity"] for r in help_rows if r["lang"] == lang]
+        if hr and lang in macro:
+            macro[lang]["help_specificity"] = round(float(np.mean(hr)), 4)
+            macro[lang]["objective"] = round((macro[lang]["calibrated_0.5"] + macro[lang]["help_specificity"]) / 2, 4)
+            log(f"  {lang}: LOSO {macro[lang]['calibrated_0.5']:.3f}, helpful-answer specificity "
+                f"{macro[lang]['help_specificity']:.3f}, objective {macro[lang]['objective']:.3f}")
+    lo, hi = UNCERTAIN_BAND
+    band = (prob > lo) & (prob < hi)
+    pred = (prob >= 0.5).astype(int)
+    bands = {"band": [lo, hi], "share_in_band": round(float(np.average(band, weights=w)), 4),
+             "accuracy_in_band": round(float(np.average(pred[band] == y[band], weights=w[band])), 4)
+             if band.any() else None,
+             "accuracy_outside": round(float(np.average(pred[~band] == y[~band], weights=w[~band])), 4)
+             if (~band).any() else None}
+    log(f"  uncertain band {bands}")
+    return {"calibration": cal, "sets": rows, "macro": macro, "helpful": help_rows,
+            "reliability": reliability(prob, y, w),
+            "uncertain": bands}
+
+
+def holdout_rows(model: Model, cache: Cache, sets: list[tuple[str, str]],
+                 cal: dict[str, list[float]]) -> list[dict[str, Any]]:
+    """The final model on the held-back slice of each dev set (in-distribution; the accuracy-floor test)."""
+    rows = []
+    for fam, lang in sets:
+        te = where(cache.pairs, lambda p, f=fam, lg=lang: p.family == f and p.lang == lg and p.kind == "real"
+                   and holdout(p))
+        if len(te) == 0:
+            continue
+        y = np.array([cache.pairs[i].label for i in te])
+        prob = calibrate(score_idx(model, cache, te), cal)
+        rows.append({"set": fam, "lang": lang, "n": len(te),
+                     "calibrated_0.5": round(balanced_accuracy(y, (prob >= 0.5).astype(int)), 4)})
+    return rows
 
 
 # --------------------------------------------------------------------------------------------- export
@@ -523,25 +720,27 @@ def save(model: Model, out: Path) -> dict[str, Any]:
     return {"npz_bytes": path.stat().st_size}
 
 
-def table(rows: list[tuple[str, str, float, float, int]]) -> str:
-    lines = ["| held-out set | lang | n | embedded | rule |", "|---|---|---|---|---|"]
-    for name, lang, ba, rb, n in rows:
-        lines.append(f"| {name} | {lang} | {n} | {ba:.3f} | {rb:.3f} |")
+def md_table(rows: list[dict[str, Any]], cols: list[str]) -> str:
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        lines.append("| " + " | ".join(f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c in cols) + " |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--extra", type=Path, action="append", default=[],
+                    help="folder of extra labelled sets (judge_*.jsonl pairs, prompts_*.jsonl prompt rows), "
+                    "made by training/prepare_extra_data.py; repeatable")
+    ap.add_argument("--extra-cap", type=int, default=1500, help="at most this many pairs per extra file (0: all)")
     ap.add_argument("--out", type=Path, default=ROOT / "src" / "seval" / "critic" / "weights")
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--bags", type=int, default=3, help="models (synthetic-data seeds seed, seed+1, ...) averaged")
-    ap.add_argument("--skip-eval", action="store_true", help="only train and export the final model")
-    ap.add_argument("--report", type=Path, default=HERE / "REPORT.md")
+    ap.add_argument("--bags", type=int, default=1, help="models (synthetic-data seeds seed, seed+1, ...) averaged")
+    ap.add_argument("--dev-json", type=Path, default=None, help="also write the dev figures here")
     ap.add_argument("--train-kw", default="", help="JSON of train() keyword overrides, for experiments")
     ap.add_argument("--use-generated", action="store_true",
-                    help=f"add the SmolLM2 answers in {GENERATED.relative_to(ROOT)} (made by gen_answers.py); "
-                    "not used for the shipped weights, see experiments.md round 2")
+                    help=f"add the SmolLM2 answers in {GENERATED.relative_to(ROOT)} (made by gen_answers.py)")
     ap.add_argument("--epochs", type=int, default=12, help="SGD epochs")
     ap.add_argument("--generated-langs", default="en,zh", help="languages of the generated answers to use")
     ap.add_argument("--generated-help-langs", default="zh",
@@ -550,17 +749,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--blocks", default=",".join(FeatureSettings().blocks),
                     help="hashed feature blocks of the pair model (resp, head, resp_x_harm, prompt)")
     ap.add_argument("--meta-scale", type=float, default=1.0, help="weight of the explicit cues vs n-grams")
+    ap.add_argument("--no-loso", action="store_true", help="skip the dev splits (no calibration refit: "
+                    "reuses --calibration-from)")
     args = ap.parse_args(argv)
     random.seed(args.seed)
     np.random.seed(args.seed)
+    log = lambda m: print(m, flush=True)  # noqa: E731
     synthetic = yaml.safe_load((HERE / "synthetic.yaml").read_text("utf-8"))
     extra_zh = EXTRA_REFUSAL["zh"] + (MORE_REFUSAL_ZH if args.zh_cues else [])
     s = FeatureSettings(extra_refusal_en=EXTRA_REFUSAL["en"], extra_refusal_zh=extra_zh,
                         risk_terms_en=[str(t) for t in synthetic["risk_terms"]["en"]],
                         risk_terms_zh=[str(t) for t in synthetic["risk_terms"]["zh"]], meta_scale=args.meta_scale,
                         blocks=tuple(args.blocks.split(",")))
-    real = load_real(args.data)
-    prompts = load_prompts(args.data, synthetic)
+    extra_pairs, extra_prompts = load_extra(args.extra, args.extra_cap)
+    real = load_real(args.data) + extra_pairs
+    prompts = load_prompts(args.data, synthetic) + extra_prompts
+    sets = dev_sets(real)
+    families = sorted({f for f, _ in sets})
+    log(f"dev sets: {sets}")
     SOLVER_EPOCHS[0] = args.epochs
     gen = [] if not args.use_generated else load_generated(langs=tuple(args.generated_langs.split(",")),
                                                       help_langs=tuple(args.generated_help_langs.split(",")))
@@ -570,60 +776,36 @@ def main(argv: list[str] | None = None) -> int:
     cache: Cache | None = None
     for seed in seeds:  # one synthetic sample and one model per seed, averaged below
         syn = synth_pairs(prompts, synthetic, args.data, random.Random(seed)) + gen
-        print(f"seed {seed}: real pairs {len(real)}, prompt rows {len(prompts)}, synthetic pairs {len(syn) - len(gen)}, "
-              f"generated pairs {len(gen)}", flush=True)
+        log(f"seed {seed}: real pairs {len(real)} (extra {len(extra_pairs)}), prompt rows {len(prompts)}, "
+            f"synthetic pairs {len(syn) - len(gen)}, generated pairs {len(gen)}")
         t0 = time.time()
         cache = Cache(real + syn, prompts, s)
-        for name, m in split_models(cache, seed, train_kw, not args.skip_eval).items():
+        log(f"  features in {time.time() - t0:.0f}s")
+        for name, m in split_models(cache, seed, train_kw, [] if args.no_loso else families, log).items():
             bags.setdefault(name, []).append(m)
-        print(f"  trained in {time.time() - t0:.0f}s", flush=True)
+        log(f"  trained in {time.time() - t0:.0f}s")
     assert cache is not None
     models = {name: average(ms) for name, ms in bags.items()}
-    rows: list[tuple[str, str, float, float, int]] = []
-    if not args.skip_eval:  # real pairs come first and in the same order in every seed's cache
-        rows = eval_rows(models, cache, lambda m: print(m, flush=True))
-        for t in THRESHOLDS:
-            got = {}
-            for fam, lang in LOSO:
-                te = where(cache.pairs, lambda p, f=fam: p.family == f and p.kind == "real" and not holdout(p))
-                got.setdefault(lang, []).append(evaluate_idx(models[fam], cache, te, t)[0])
-            fin = []
-            for fam in ("gptfuzz", "diasafety", "jade"):
-                te = where(cache.pairs, lambda p, f=fam: p.family == f and p.kind == "real" and holdout(p))
-                fin.append(evaluate_idx(models["final"], cache, te, t)[0])
-            print(f"  threshold {t}: LOSO macro en {np.mean(got['en']):.3f} zh {np.mean(got['zh']):.3f}; "
-                  f"held-back gptfuzz {fin[0]:.3f} diasafety {fin[1]:.3f} jade {fin[2]:.3f}", flush=True)
     model = models["final"]
-    for fam, lang in [("gptfuzz", "en"), ("diasafety", "en"), ("jade", "zh")]:
-        te = where(cache.pairs, lambda p, f=fam: p.family == f and p.kind == "real" and holdout(p))
-        ba, rb, n = evaluate_idx(model, cache, te)
-        rows.append((f"{fam} held-back slice (final model)", lang, ba, rb, n))
-    rows += synthetic_checks(model, synthetic, prompts, random.Random(args.seed + 1))
-    model.meta = {"seeds": seeds, "trained_on": sorted({p.family for p in real + syn} | {r.family for r in prompts}),
-                  "validation": [dict(zip(("set", "lang", "embedded", "rule", "n"), r, strict=True)) for r in rows]}
+    if args.no_loso:
+        return 0
+    dev = dev_report(models, cache, sets, log)
+    dev["holdout"] = holdout_rows(model, cache, sets, dev["calibration"])
+    log(f"  held-back slices: {dev['holdout']}")
+    trained_on = sorted({p.family for p in real + cache.pairs} | {r.family for r in prompts})
+    model.meta = {"seeds": seeds, "trained_on": trained_on, "test_families": list(TEST_FAMILIES),
+                  "calibration": dev["calibration"], "uncertain_band": list(UNCERTAIN_BAND),
+                  "dev": {k: v for k, v in dev.items() if k != "calibration"},
+                  "extra_files": {f.name: hashlib.sha256(f.read_bytes()).hexdigest()[:16]
+                                  for d in args.extra for f in sorted(d.glob("*_*.jsonl"))},
+                  "extra_cap": args.extra_cap}
     info = save(model, args.out)
-    tab = table(rows)
-    loso = [r for r in rows if "left out" in r[0]]
-    macro = []
-    for lang in ("en", "zh"):
-        lr = [r for r in loso if r[1] == lang]
-        if lr:
-            macro.append(f"| macro, {lang} (source left out) | {lang} | {sum(r[4] for r in lr)} | "
-                         f"{np.mean([r[2] for r in lr]):.3f} | {np.mean([r[3] for r in lr]):.3f} |")
-    tab = tab + ("\n" + "\n".join(macro) if macro else "")
-    print(tab)
-    print(f"weights: {info['npz_bytes'] / 1e6:.2f} MB")
-    if not args.skip_eval:
-        args.report.write_text(
-            "# Embedded critic: validation\n\n"
-            f"Command: `python training/train_embedded_critic.py --data ../shared/data --out src/seval/critic/weights/`"
-            f" (seeds {', '.join(map(str, seeds))}, averaged)" + (f", --use-generated ({len(gen)} SmolLM2 pairs), --epochs {args.epochs}"
-                                        if gen else "") + "."
-            "\n\nBalanced accuracy at threshold 0.5. 'source left out': the whole source family "
-            "(its pairs and its prompt-level rows) is removed from training. 'held-back slice': one group in seven "
-            "of each labelled set, never used for training or tuning.\n\n" + tab + "\n\n"
-            f"Weights: {info['npz_bytes'] / 1e6:.2f} MB (float16, compressed).\n"
-            + (f"\n{notes.read_text('utf-8')}" if (notes := HERE / "experiments.md").exists() else ""), "utf-8")
+    log(f"weights: {info['npz_bytes'] / 1e6:.2f} MB")
+    if args.dev_json:
+        args.dev_json.write_text(json.dumps(model.meta, indent=1, ensure_ascii=False), "utf-8")
+    cols = ["set", "lang", "n", "raw_0.5", "calibrated_0.5", "rule"]
+    log(md_table(dev["sets"], cols))
+    log(md_table(dev["reliability"], ["bin", "n", "mean_score", "unsafe_share"]))
     return 0
 
 

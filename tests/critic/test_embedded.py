@@ -124,6 +124,7 @@ def _bacc(gold: list[int], pred: list[int]) -> float:
 @pytest.mark.parametrize(("name", "group_key", "floor"), [
     ("judge_dev_gptfuzz_en.jsonl", "question_index", 0.80),
     ("judge_dev_jade_zh.jsonl", "prompt", 0.85),
+    ("judge_dev_diasafety_en.jsonl", "prompt", 0.62),
 ])
 def test_beats_rule_baseline_on_held_back_dev_slice(critic: EmbeddedCritic, shared_data: Path, name: str,
                                                      group_key: str, floor: float) -> None:

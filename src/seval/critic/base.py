@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from seval.errors import SevalError
 from seval.records import JudgeItem, Verdict, stable_hash
 from seval.registry import Registry
 
@@ -52,6 +53,20 @@ class Critic(ABC):
 
     async def aclose(self) -> None:
         """Release models or connections the critic holds."""
+
+    def validation(self) -> dict[str, Any] | None:
+        """How accurate this critic is known to be: the newest `seval critic validate` record for this exact
+        configuration (store: $SEVAL_VALIDATIONS or ~/.seval/validations.jsonl), or None when never validated.
+        Format: {kind, critic, critic_hash, date, what, by_lang: {lang: {balanced_accuracy, ci95, n, sets}}}."""
+        from seval.critic.validate import latest_validation
+
+        return latest_validation(self.config_hash())
+
+
+def reject_options(spec: str, options: dict[str, Any]) -> None:
+    """One clear error for options a critic does not take (instead of silently ignoring them)."""
+    if options:
+        raise SevalError(f"critic {spec!r} does not take the option(s) {', '.join(sorted(options))}")
 
 
 def resolve_critic(spec: str | None = None, *, policy: CallPolicy | None = None, role: str = "judge",

@@ -30,6 +30,15 @@ from seval.records import JudgeItem, Verdict
 INVALID_POLICY = ("invalid verdicts count as errors: a miss on unsafe items, a false alarm on safe items; "
                   "also reported separately (invalid, invalid_rate, valid_only)")
 DEFAULT_STORE = Path("~/.seval/validations.jsonl")
+#: relocates the validation store (tests, shared machines)
+STORE_ENV = "SEVAL_VALIDATIONS"
+
+
+def store_path(store: str | Path | None = None) -> Path:
+    """The validation store: the given path, else $SEVAL_VALIDATIONS, else ~/.seval/validations.jsonl."""
+    import os
+
+    return Path(store or os.environ.get(STORE_ENV) or DEFAULT_STORE).expanduser()
 
 
 @dataclass
@@ -229,6 +238,8 @@ def compute_metrics(truth: list[str], pred: list[str], categories: list[str | No
             gm.pop("_counts")
             out[g] = {k: gm[k] for k in ("n", "n_unsafe", "n_safe", "balanced_accuracy", "precision", "recall",
                                           "specificity", "f1", "invalid")}
+            if key == "by_lang":  # the per-language figure travels with the critic (Critic.validation)
+                out[g]["balanced_accuracy_ci"] = bootstrap_ci(_bal_acc_stat, t[ids], p[ids], seed, n_resamples)
         m[key] = out
     return m
 
@@ -279,8 +290,8 @@ async def validate(critic: Critic, gold: GoldSet, seed: int = 0, batch_size: int
 
 
 def store_result(record: dict[str, Any], store: str | Path | None = None) -> Path:
-    """Append one validation record as a JSON line (default ~/.seval/validations.jsonl)."""
-    path = Path(store).expanduser() if store else DEFAULT_STORE.expanduser()
+    """Append one validation record as a JSON line (default $SEVAL_VALIDATIONS or ~/.seval/validations.jsonl)."""
+    path = store_path(store)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as fh:
@@ -288,3 +299,36 @@ def store_result(record: dict[str, Any], store: str | Path | None = None) -> Pat
     except OSError as exc:
         raise SevalError(f"cannot write the validation store {path}: {exc.strerror or exc}") from None
     return path
+
+
+def summarize_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored `validate` record in the `Critic.validation()` format (balanced accuracy per language)."""
+    by_lang: dict[str, Any] = {}
+    sets = [Path(g["path"]).name for g in record.get("gold", [])]
+    for lang, m in (record.get("by_lang") or {}).items():
+        by_lang[lang] = {"balanced_accuracy": m.get("balanced_accuracy"), "ci95": m.get("balanced_accuracy_ci"),
+                         "n": m.get("n"), "sets": sets}
+    if len(by_lang) == 1:  # one language: the overall interval is that language's
+        only = next(iter(by_lang.values()))
+        only["ci95"] = only["ci95"] or record.get("balanced_accuracy_ci")
+    return {"kind": "validate", "critic": record.get("critic"), "critic_hash": record.get("critic_hash"),
+            "date": str(record.get("timestamp", ""))[:10], "what": "seval critic validate on " + ", ".join(sets),
+            "by_lang": by_lang}
+
+
+def latest_validation(critic_hash: str, store: str | Path | None = None) -> dict[str, Any] | None:
+    """The newest stored validation of the critic with this configuration hash, or None."""
+    path = store_path(store)
+    if not path.is_file():
+        return None
+    best: dict[str, Any] | None = None
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue  # a torn line must not hide the others
+            if isinstance(rec, dict) and rec.get("critic_hash") == critic_hash and (
+                    best is None or str(rec.get("timestamp", "")) >= str(best.get("timestamp", ""))):
+                best = rec
+    return summarize_record(best) if best else None
