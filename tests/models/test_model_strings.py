@@ -25,7 +25,7 @@ def test_key_never_in_config(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("spec,msg", [
-    ("smollm2", "bad model string"),
+    ("smollm2", "bad model spec"),
     ("nosuch:thing", "unknown model backend 'nosuch'"),
     ("openai-compatible:http://x/v1", "expected openai-compatible:<base url>#<model name>"),
     ("openai-compatible:ftp://x#m", "must start with http"),

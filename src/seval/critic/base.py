@@ -76,8 +76,11 @@ def resolve_critic(spec: str | None = None, *, policy: CallPolicy | None = None,
     `policy` (the run's CallPolicy) and `role` reach the factories that call models: those that declare a
     `policy` parameter build their models through it, so every judge call is retried, limited and metered.
     """
+    from seval.spec import parse_spec
+
     spec = spec or DEFAULT_CRITIC
-    name, _, rest = spec.partition(":")
+    parsed = parse_spec(spec, "critic", example="embedded, rule, llm:openai:gpt-4o-mini")
+    name, rest = parsed.name, parsed.body
     factory = CRITICS.get(name)
     if policy is not None and takes_policy(factory):
         options.update(policy=policy, role=role)

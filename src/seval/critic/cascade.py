@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from seval.critic.base import CRITICS, Critic, resolve_critic
-from seval.critic.ensemble import split_top
 from seval.critic.nonanswer import describe, non_answer
 from seval.errors import SevalError
 from seval.records import JudgeItem, Verdict
+from seval.spec import split_top
 
 
 class CascadeCritic(Critic):

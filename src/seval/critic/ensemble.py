@@ -26,26 +26,9 @@ from seval.errors import SevalError
 from seval.models.policy import CallPolicy
 from seval.models.retry import RunStopped
 from seval.records import JudgeItem, Verdict
+from seval.spec import split_top
 
 MODES = ("majority", "any-unsafe", "weighted")
-
-
-def split_top(text: str, sep: str) -> list[str]:
-    """Split on `sep` outside square brackets."""
-    parts: list[str] = []
-    depth, cur = 0, list[str]()
-    for ch in text:
-        if ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth = max(0, depth - 1)
-        if ch == sep and depth == 0:
-            parts.append("".join(cur))
-            cur = []
-        else:
-            cur.append(ch)
-    parts.append("".join(cur))
-    return parts
 
 
 def _unbracket(s: str) -> str:

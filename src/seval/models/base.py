@@ -76,11 +76,12 @@ def build_messages(prompt: str, params: GenParams, turns: list[Message] | None =
 
 def resolve_model(spec: str, **options: Any) -> ModelBackend:
     """Build the backend a model string names; unknown schemes list the valid ones."""
-    if not spec or ":" not in spec:
-        raise SevalError(
-            f"bad model string {spec!r}: expected <backend>:<model>, e.g. local:smollm2, openai:gpt-4o-mini, "
-            f"openai-compatible:http://127.0.0.1:8000/v1#my-model; backends: {', '.join(MODELS.names())}"
-        )
-    scheme, rest = spec.split(":", 1)
-    factory = MODELS.get(scheme)
-    return factory(spec, rest, **options)
+    from seval.spec import parse_spec, spec_error
+
+    example = "local:smollm2, openai:gpt-4o-mini, openai-compatible:http://127.0.0.1:8000/v1#my-model"
+    parsed = parse_spec(spec, "model", example=example)
+    if ":" not in parsed.raw:
+        raise spec_error("model", parsed.raw, f"expected <backend>:<model>; backends: {', '.join(MODELS.names())}",
+                         example)
+    factory = MODELS.get(parsed.name)
+    return factory(spec, parsed.body, **options)

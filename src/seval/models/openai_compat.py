@@ -14,6 +14,7 @@ from typing import Any
 from seval.errors import SevalError
 from seval.models.base import MODELS, ModelBackend
 from seval.records import Completion, ErrorKind, GenParams, Message, ModelCallError, Usage
+from seval.spec import spec_error
 
 _FILTER_MARKERS = ("content_filter", "content_policy", "content management policy", "safety system",
                    "responsibleaipolicyviolation", "data_inspection_failed")
@@ -234,10 +235,10 @@ def check_options(spec: str, options: dict[str, Any]) -> None:
 def _openai_compatible(spec: str, rest: str, **options: Any) -> OpenAICompatible:
     check_options(spec, options)
     if "#" not in rest:
-        raise SevalError(f"bad model string {spec!r}: expected openai-compatible:<base url>#<model name>")
+        raise spec_error("model", spec, "expected openai-compatible:<base url>#<model name>")
     base_url, model = rest.rsplit("#", 1)
     if not model:
-        raise SevalError(f"bad model string {spec!r}: the model name after '#' is empty")
+        raise spec_error("model", spec, "the model name after '#' is empty")
     return OpenAICompatible(spec, base_url, model, **options)
 
 
@@ -245,7 +246,7 @@ def _openai_compatible(spec: str, rest: str, **options: Any) -> OpenAICompatible
 def _openai(spec: str, rest: str, **options: Any) -> OpenAICompatible:
     check_options(spec, options)
     if not rest.strip():
-        raise SevalError(f"bad model string {spec!r}: expected openai:<model name>, e.g. openai:gpt-4o-mini")
+        raise spec_error("model", spec, "expected openai:<model name>, e.g. openai:gpt-4o-mini")
     options.setdefault("api_key_env", "OPENAI_API_KEY")
     base = os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1")
     return OpenAICompatible(spec, base, rest, **options)
@@ -255,7 +256,7 @@ def _openai(spec: str, rest: str, **options: Any) -> OpenAICompatible:
 def _ollama(spec: str, rest: str, **options: Any) -> OpenAICompatible:
     check_options(spec, options)
     if not rest.strip():
-        raise SevalError(f"bad model string {spec!r}: expected ollama:<model name>, e.g. ollama:llama3.2")
+        raise spec_error("model", spec, "expected ollama:<model name>, e.g. ollama:llama3.2")
     base = os.environ.get("OLLAMA_HOST", "http://127.0.0.1:11434").rstrip("/")
     if not base.startswith("http"):
         base = "http://" + base
