@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,3 +127,24 @@ async def tag_cases_async(cases: Sequence[TestCase], tagger: Tagger | str | None
 def tag_cases(cases: Sequence[TestCase], tagger: Tagger | str | None = None, overwrite: bool = False) -> list[TestCase]:
     """Sync wrapper of `tag_cases_async` (CLI, scripts); do not call it from inside an event loop."""
     return asyncio.run(tag_cases_async(cases, tagger, overwrite))
+
+
+def iter_tagged(cases: Iterable[TestCase], chunk: int = 256) -> Iterator[TestCase]:
+    """Stream `cases`, filling missing labels with the embedded tagger (sync, so it is safe inside an event
+    loop; deterministic, so every pass over a benchmark gets the same labels). Labelled cases pass untouched."""
+    from seval.tagger.embedded import tag_texts
+
+    buf: list[TestCase] = []
+
+    def flush() -> Iterator[TestCase]:
+        todo = [c for c in buf if _needs(c, False)]
+        for case, res in zip(todo, tag_texts([c.prompt for c in todo]) if todo else [], strict=True):
+            apply_result(case, res)
+        yield from buf
+        buf.clear()
+
+    for case in cases:
+        buf.append(case)
+        if len(buf) >= chunk:
+            yield from flush()
+    yield from flush()
