@@ -75,21 +75,23 @@ def load_authored() -> list[Row]:
     for f in sorted((HERE / "tagger_prompts").glob("*.yaml")):
         data = yaml.safe_load(f.read_text("utf-8")) or {}
         for key, per_lang in data.items():
-            if key in ("templates", "topics"):
+            if key in ("templates", "topics", "howto_templates", "howto_tasks"):
                 continue
             for lang in ("en", "zh"):
                 for text in (per_lang or {}).get(lang) or []:
-                    if key == "benign":
+                    if key.startswith("benign"):
                         rows.append(Row(text, lang, "authored", harm=0, weight=CLEAN_WEIGHT))
                     else:
                         if key not in RISKS:
                             raise SystemExit(f"{f.name}: unknown leaf risk {key!r}")
                         cat = key.rsplit(".", 1)[0]
                         rows.append(Row(text, lang, "authored", cat.split(".")[0], cat, key, 1, CLEAN_WEIGHT))
-        if "templates" in data:
+        for tkey, fkey in (("templates", "topics"), ("howto_templates", "howto_tasks")):
+            if tkey not in data:
+                continue
             for lang in ("en", "zh"):
-                for tpl in data["templates"][lang]:
-                    for t in data["topics"][lang]:
+                for tpl in data[tkey][lang]:
+                    for t in data[fkey][lang]:
                         rows.append(Row(tpl.format(t=t), lang, "authored_templates", harm=0, weight=0.5))
     return rows
 

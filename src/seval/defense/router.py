@@ -214,14 +214,17 @@ class TaggerRouter(Router):
 
     name = "tagger"
 
-    def __init__(self, tagger_spec: str = "embedded") -> None:
+    def __init__(self, tagger_spec: str = "embedded", lexicon_scores: bool = False) -> None:
         from seval.tagger import resolve_tagger
 
         self.tagger = resolve_tagger(tagger_spec)
+        self.lexicon_scores = lexicon_scores  # also take the lexicon's category scores (the higher of the two)
+        if lexicon_scores:
+            self.name = "tagger+lexicon"
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "tagger": self.tagger.config(), "lexicon": load_lexicon().digest,
-                "harm_gate": TAGGER_HARM_GATE}
+                "harm_gate": TAGGER_HARM_GATE, "lexicon_scores": self.lexicon_scores}
 
     async def route(self, prompts: list[str]) -> list[Routing]:
         results = await self.tagger.tag(prompts)
@@ -231,6 +234,11 @@ class TaggerRouter(Router):
             scale = 1.0 if r.harm >= TAGGER_HARM_GATE else r.harm / TAGGER_HARM_GATE
             cats = {c: s * scale for c, s in sorted(r.categories.items(), key=lambda kv: -kv[1]) if s * scale >= 0.05}
             dims = {d: s * scale for d, s in sorted(r.dimensions.items(), key=lambda kv: -kv[1]) if s * scale >= 0.05}
+            if self.lexicon_scores:
+                for c, v in lex.scores.items():
+                    cats[c] = max(cats.get(c, 0.0), v)
+                    d = c.split(".", 1)[0]
+                    dims[d] = max(dims.get(d, 0.0), v)
             cues = [f"tagger:{r.category}={r.category_score:.2f}", f"harm={r.harm:.2f}"]
             out.append(Routing(lang=lex.lang, scores=cats, jailbreak=lex.jailbreak, harm=r.harm, intent=lex.intent,
                                router=f"tagger:{r.tagger}", cues=cues + [c for c in lex.cues if c.startswith("attack")],
@@ -322,11 +330,13 @@ def resolve_router(spec: str | None) -> Router:
     spec = (spec or DEFAULT_ROUTER).strip()
     if spec == "tagger" or spec.startswith("tagger:"):
         return TaggerRouter(spec[len("tagger:"):] or "embedded")
+    if spec == "tagger+lexicon" or spec.startswith("tagger+lexicon:"):
+        return TaggerRouter(spec[len("tagger+lexicon:"):] or "embedded", lexicon_scores=True)
     if spec == "lexicon":
         return LexiconRouter()
     if spec == "lexicon-only":
         return LexiconRouter(use_embedded=False)
     if spec.startswith("llm:"):
         return LLMRouter(spec[4:])
-    raise SevalError(f"unknown router {spec!r}; valid: tagger, tagger:<tagger spec>, lexicon, lexicon-only, "
+    raise SevalError(f"unknown router {spec!r}; valid: tagger, tagger:<tagger spec>, tagger+lexicon, lexicon, lexicon-only, "
                      "llm:<model string>")

@@ -64,8 +64,16 @@ class Tagger(ABC):
     async def tag(self, prompts: Sequence[str]) -> list[TagResult]: ...
 
     def tag_sync(self, prompts: Sequence[str]) -> list[TagResult]:
-        """Convenience for scripts and the CLI."""
-        return asyncio.run(self.tag(prompts))
+        """Convenience for scripts, the CLI and sync code called from inside an event loop (then the tagging
+        runs on a worker thread with its own loop)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.tag(prompts))
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, self.tag(prompts)).result()
 
     async def aclose(self) -> None:
         """Release models the tagger holds."""
