@@ -39,7 +39,11 @@ def test_bench_tag_csv_end_to_end(tmp_path: Path) -> None:
     assert [c.dimension for c in cases][:2] == ["CS", "DP"]
     res = CliRunner().invoke(cli, ["bench", "tag", str(src), "--out", str(out), "--overwrite"])
     assert res.exit_code == 0
-    assert json.loads(out.read_text("utf-8").splitlines()[3])["risk_type"] == "Crimes_and_Illegal_Activities"
+    row = json.loads(out.read_text("utf-8").splitlines()[3])
+    from seval.taxonomy import load_taxonomy
+
+    assert row["risk_type"] == load_taxonomy().dimension(row["meta"]["tagger"]["dimension"]).key  # the tagger's
+    assert row["category"] == row["meta"]["tagger"]["category"]
 
 
 def test_bench_tag_refuses_to_overwrite_its_input(tmp_path: Path) -> None:

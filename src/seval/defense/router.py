@@ -207,6 +207,9 @@ class LexiconRouter(Router):
 
 #: the tagger's harm score below which a prompt counts as ordinary: its risk scores are scaled by harm / gate
 TAGGER_HARM_GATE = 0.5
+#: a dimension (or category) probability at or above this counts as a full-strength route (score 1.0); below
+#: it the score falls linearly. Set once a priori (about 3x the uniform 1/8), not tuned on any test source.
+TAGGER_FULL_SCORE = 0.35
 
 
 class TaggerRouter(Router):
@@ -224,16 +227,18 @@ class TaggerRouter(Router):
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "tagger": self.tagger.config(), "lexicon": load_lexicon().digest,
-                "harm_gate": TAGGER_HARM_GATE, "lexicon_scores": self.lexicon_scores}
+                "harm_gate": TAGGER_HARM_GATE, "full_score": TAGGER_FULL_SCORE, "lexicon_scores": self.lexicon_scores}
 
     async def route(self, prompts: list[str]) -> list[Routing]:
         results = await self.tagger.tag(prompts)
         out: list[Routing] = []
         for p, r in zip(prompts, results, strict=True):
             lex = lexicon_route(p)
-            scale = 1.0 if r.harm >= TAGGER_HARM_GATE else r.harm / TAGGER_HARM_GATE
-            cats = {c: s * scale for c, s in sorted(r.categories.items(), key=lambda kv: -kv[1]) if s * scale >= 0.05}
-            dims = {d: s * scale for d, s in sorted(r.dimensions.items(), key=lambda kv: -kv[1]) if s * scale >= 0.05}
+            scale = (1.0 if r.harm >= TAGGER_HARM_GATE else r.harm / TAGGER_HARM_GATE) / TAGGER_FULL_SCORE
+            cats = {c: min(1.0, s * scale) for c, s in sorted(r.categories.items(), key=lambda kv: -kv[1])
+                    if s * scale >= 0.05}
+            dims = {d: min(1.0, s * scale) for d, s in sorted(r.dimensions.items(), key=lambda kv: -kv[1])
+                    if s * scale >= 0.05}
             if self.lexicon_scores:
                 for c, v in lex.scores.items():
                     cats[c] = max(cats.get(c, 0.0), v)
