@@ -2,7 +2,7 @@
 
 `tagger` (default; `tagger:<tagger spec>`, e.g. `tagger:llm:openai:gpt-4o-mini`): the risk tagger
 (`seval.tagger`) scores every dimension and category; a prompt it finds ordinary (harm below
-`TAGGER_HARM_GATE`) has its scores scaled down so only the general principles apply. The lexicon still flags
+`TAGGER_HARM_GATE`) gets the general principles only. The lexicon still flags
 jailbreak framings and evasion intent. `lexicon`: a zh + en keyword/pattern lexicon per category (data/router_lexicon.yaml), optionally
 reweighted by the embedded prompt classifier `seval.critic.embedded.prompt_harm_scores` when it is installed
 (score x (0.4 + 1.6 p_harm): a prompt the classifier finds harmless needs stronger cues, one it finds risky
@@ -205,7 +205,7 @@ class LexiconRouter(Router):
         return [lexicon_route(p, harms[i] if harms else None) for i, p in enumerate(prompts)]
 
 
-#: the tagger's harm score below which a prompt counts as ordinary: its risk scores are scaled by harm / gate
+#: the tagger's harm score below which a prompt counts as ordinary: it gets no risk clauses
 TAGGER_HARM_GATE = 0.5
 #: a dimension (or category) probability at or above this counts as a full-strength route (score 1.0); below
 #: it the score falls linearly. Set once a priori (about 3x the uniform 1/8), not tuned on any test source.
@@ -234,7 +234,8 @@ class TaggerRouter(Router):
         out: list[Routing] = []
         for p, r in zip(prompts, results, strict=True):
             lex = lexicon_route(p)
-            scale = (1.0 if r.harm >= TAGGER_HARM_GATE else r.harm / TAGGER_HARM_GATE) / TAGGER_FULL_SCORE
+            # an ordinary-looking prompt (harm below the gate) routes nowhere: the general principles only
+            scale = (1.0 if r.harm >= TAGGER_HARM_GATE else 0.0) / TAGGER_FULL_SCORE
             cats = {c: min(1.0, s * scale) for c, s in sorted(r.categories.items(), key=lambda kv: -kv[1])
                     if s * scale >= 0.05}
             dims = {d: min(1.0, s * scale) for d, s in sorted(r.dimensions.items(), key=lambda kv: -kv[1])
