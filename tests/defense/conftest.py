@@ -12,6 +12,7 @@ def lexicon_only(monkeypatch: pytest.MonkeyPatch) -> None:
     import seval.defense.router as router_mod
 
     monkeypatch.setattr(router_mod, "_embedded_identity", lambda: None)
+    monkeypatch.setattr(router_mod, "DEFAULT_ROUTER", "lexicon")
 
 
 @pytest.fixture

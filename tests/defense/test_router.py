@@ -156,5 +156,5 @@ async def test_llm_router_parses_and_falls_back(monkeypatch: pytest.MonkeyPatch)
 
 def test_resolve_router_errors() -> None:
     assert resolve_router(None).name == "lexicon"
-    with pytest.raises(SevalError, match="unknown router 'magic'; valid: lexicon"):
+    with pytest.raises(SevalError, match="unknown router 'magic'; valid: tagger"):
         resolve_router("magic")

@@ -53,11 +53,12 @@ class Selection:
     unclassified: bool = False
     scores: dict[str, float] = field(default_factory=dict)
     routed: list[str] = field(default_factory=list)  # categories the router chose (not the scenario's `always`)
+    routed_dims: list[str] = field(default_factory=list)  # dimensions the router scored high on their own
 
     @property
     def risky(self) -> bool:
         """Did the router find a risk in this prompt? (the output check runs on these prompts)"""
-        return bool(self.routed or self.jailbreak or self.unclassified)
+        return bool(self.routed or self.routed_dims or self.jailbreak or self.unclassified)
 
     @property
     def clause_ids(self) -> list[str]:
@@ -93,11 +94,17 @@ def select(con: Constitution, scen: Scenario, routing: Routing, top_k: int = 2,
         d = tax.find_category(cid)
         if d is not None and d.dimension not in dims and d.dimension not in drop and d.dimension in con.dimensions:
             dims.append(d.dimension)
+    # the tagger router also scores dimensions: a confident dimension applies even when no single category is
+    routed_dims = [d for d, s in sorted(routing.dimensions.items(), key=lambda kv: -kv[1])
+                   if s >= thr and d not in drop and d in con.dimensions][:1]
+    for dim in routed_dims:
+        if dim not in dims:
+            dims.append(dim)
     risky_signal = routing.intent or (routing.harm is not None and routing.harm >= HARM_GATE)
-    unclassified = not routed and bool(con.unclassified) and risky_signal
+    unclassified = not routed and not routed_dims and bool(con.unclassified) and risky_signal
     return Selection(lang=routing.lang, categories=cats, dimensions=dims,
                      jailbreak=routing.jailbreak and bool(con.jailbreak), unclassified=unclassified,
-                     scores={c: round(s, 3) for c, s in routing.top(3)}, routed=routed)
+                     scores={c: round(s, 3) for c, s in routing.top(3)}, routed=routed, routed_dims=routed_dims)
 
 
 def _pick(text: dict[str, str], lang: str) -> str:

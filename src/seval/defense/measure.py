@@ -94,7 +94,7 @@ async def routing_stats(defense: Any, rows: list[ResultRow]) -> dict[str, Any]:
     if not base:
         return {}
     sels = await defense.plan([r.prompt for r in base])
-    routed = [(r, s) for r, s in zip(base, sels, strict=True) if s.routed]
+    routed = [(r, s) for r, s in zip(base, sels, strict=True) if s.routed or s.routed_dims]
     right_dim = 0
     right_cat = 0
     from seval.taxonomy import load_taxonomy
@@ -102,6 +102,7 @@ async def routing_stats(defense: Any, rows: list[ResultRow]) -> dict[str, Any]:
     tax = load_taxonomy()
     for r, s in routed:
         dims = {tax.find_category(c).dimension for c in s.routed if tax.find_category(c)}  # type: ignore[union-attr]
+        dims |= set(s.routed_dims)
         right_dim += r.dimension in dims
         right_cat += bool(r.category) and r.category in s.routed
     n = len(base)

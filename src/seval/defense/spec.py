@@ -7,7 +7,7 @@
     constitution:default?modes=wrapper,output-check&critic=rule&retries=2
 
 Query keys: modes (',' or '+' separated; default system), critic (output-check's critic; default embedded,
-else rule), retries (regenerations before the refusal; default 1), router (lexicon | lexicon-only |
+else rule), retries (regenerations before the refusal; default 1), router (tagger, the default | tagger:<tagger> | tagger+lexicon | lexicon | lexicon-only |
 llm:<model>), threshold (router score for a clause to apply; default the scenario's), top_k (categories per
 prompt; default 2), check (risky: only risky-routed prompts are checked | all).
 """

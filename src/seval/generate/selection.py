@@ -17,7 +17,7 @@ from seval.generate.harm import harm_scores
 from seval.generate.report import SelectionReport
 from seval.generate.sampling import balanced_sample
 from seval.generate.textchecks import language_ok, quality_ok, selection_config
-from seval.generate.topic import topic_scores
+from seval.generate.topic import tagger_topic_ranks, topic_scores
 from seval.records import TestCase
 from seval.taxonomy import Taxonomy, load_taxonomy
 
@@ -36,6 +36,8 @@ class SelectionConfig:
     harm_threshold: float = 0.0
     check_harm: bool = True
     check_topic: bool = True
+    topic: str = "tagger"  # tagger (the risk tagger's category rank) | embedding (similarity to the risk's scope)
+    tagger: str | None = None  # tagger spec for topic="tagger" (default: embedded)
 
     def __post_init__(self) -> None:
         cfg = selection_config()
@@ -52,10 +54,18 @@ def _split(cases: Sequence[TestCase], verdicts: Sequence[tuple[bool, str]]) -> t
 
 def on_topic_verdicts(cases: Sequence[TestCase], tax: Taxonomy, embedder: Embedder,
                       cfg: SelectionConfig) -> list[tuple[bool, str]]:
-    """On topic: its own category among the `max_rank` most similar and similarity to its risk >= min_sim.
+    """On topic: with topic="tagger", its own category among the tagger's `max_rank` best; with "embedding", its
+    own category among the `max_rank` most similar and similarity to its risk >= min_sim.
     Prompts without a known leaf risk are kept (nothing to compare with)."""
     out: list[tuple[bool, str]] = [(True, "")] * len(cases)
     known = {r.id for r in tax.risks}
+    if cfg.topic == "tagger":
+        idx = [i for i, c in enumerate(cases) if c.risk in known]
+        max_rank = int(selection_config()["on_topic"]["tagger"]["max_rank"])
+        for i, (rank, score) in zip(idx, tagger_topic_ranks([cases[i] for i in idx], cfg.tagger), strict=True):
+            if rank > max_rank:
+                out[i] = (False, f"off-topic (the tagger ranks its category {rank} > {max_rank}, score {score:.2f})")
+        return out
     for lang in sorted({c.lang for c in cases}):
         idx = [i for i, c in enumerate(cases) if c.lang == lang and c.risk in known]
         if not idx:
@@ -79,7 +89,7 @@ def select(cases: Sequence[TestCase], existing: Sequence[TestCase] = (), cfg: Se
     embedder = embedder or Embedder(cfg.embedding)
     report = SelectionReport(settings={
         "embedding": {lang: embedder.name(lang) for lang in sorted({c.lang for c in cases}) or ["en"]},
-        "dedup_thresholds": cfg.dedup_thresholds, "on_topic": cfg.on_topic, "harm_threshold": cfg.harm_threshold, "per_lang": cfg.per_lang,
+        "dedup_thresholds": cfg.dedup_thresholds, "on_topic": cfg.on_topic, "topic": cfg.topic, "harm_threshold": cfg.harm_threshold, "per_lang": cfg.per_lang,
         "seed": cfg.seed, "existing": len(existing)})
     cur = list(cases)
 

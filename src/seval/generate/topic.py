@@ -1,4 +1,5 @@
-"""Is a prompt about its risk? Similarity of the prompt to each risk's name plus in-scope text.
+"""Is a prompt about its risk? The risk tagger's rank of the prompt's own category (`tagger_topic_ranks`, the
+default), or the similarity of the prompt to each risk's name plus in-scope text (`topic_scores`).
 
 Each leaf risk's scope says what is in scope and what is not ("... are out of scope." / "...不在范围内。"); the
 two halves are split here, so the on-topic check compares with what IS in scope, and the fallback harm check
@@ -61,4 +62,22 @@ def topic_scores(cases: Sequence[TestCase], tax: Taxonomy, embedder: Embedder, l
         own_cat = cat_scores[i, cat_idx[risks[j].category]]
         rank = int((cat_scores[i] > own_cat).sum()) + 1
         out.append(TopicScores(float(s_in[i, j]), rank, float(s_out[i, j]) if outs[j] else 0.0))
+    return out
+
+
+def tagger_topic_ranks(cases: Sequence[TestCase], tagger: str | None = None) -> list[tuple[int, float]]:
+    """(rank of the case's own category among the tagger's 25 category scores, 1 = best; that score) per case
+    with a known category (cases without one get rank 0)."""
+    from seval.tagger import resolve_tagger
+
+    tg = resolve_tagger(tagger)
+    results = tg.tag_sync([c.prompt for c in cases])
+    out = []
+    for c, r in zip(cases, results, strict=True):
+        own = c.category or (c.risk.rsplit(".", 1)[0] if c.risk else None)
+        if not own or own not in r.categories:
+            out.append((0, 0.0))
+            continue
+        score = r.categories[own]
+        out.append((1 + sum(s > score for s in r.categories.values()), score))
     return out

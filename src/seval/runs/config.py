@@ -136,10 +136,14 @@ def file_sha256(path: Path) -> str:
 
 
 def load_cases(bench: str | Path | None, lang: str | None, limit: int | None) -> Iterator[TestCase]:
-    """THE place test cases enter a run (the starter benchmark when `bench` is None)."""
-    from seval.io import read_cases, starter_path
+    """THE place test cases enter a run (the starter benchmark when `bench` is None).
 
-    return read_cases(bench or starter_path(), lang=lang, limit=limit)
+    Cases without dimension/category/risk get the risk tagger's (scores in meta["tagger"]), so the critic
+    always sees the risk a prompt probes."""
+    from seval.io import read_cases, starter_path
+    from seval.tagger.base import iter_tagged
+
+    return iter_tagged(read_cases(bench or starter_path(), lang=lang, limit=limit))
 
 
 def _think_stripper() -> Callable[[str], str]:

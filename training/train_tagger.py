@@ -1,0 +1,441 @@
+"""Train the embedded risk tagger and measure it on prompt sources it never saw.
+
+    python training/train_tagger.py --data ../shared/data --out src/seval/tagger/weights/ \
+        [--holdout multijail] [--extra DIR] [--report training/TAGGER_REPORT.md]
+
+Training data: the starter benchmark (leaf ids), the team's per-leaf prompts (training/tagger_prompts/*.yaml,
+zh + en, plus benign prompts and templates), the leaf names and in-scope texts of the taxonomy (out-of-scope
+texts are benign examples), and the prompt sets of ../shared/data mapped by training/tagger_category_map.yaml.
+The held-out sources (default: multijail) are removed from training before anything is fitted; the report also
+has a stricter run that holds out xsafety as well. Deterministic (seeded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import random
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from seval.tagger.embedded import TaggerModel, feature_settings, featurize, tag_texts  # noqa: E402
+from seval.taxonomy import load_taxonomy  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+TAX = load_taxonomy()
+DIMS = [d.id for d in TAX.dimensions]
+CATS = [c.id for c in TAX.categories]
+RISKS = [r.id for r in TAX.risks]
+#: weight of hand-written rows (clean labels, every leaf) against the mapped public sets
+CLEAN_WEIGHT = 3.0
+#: class weighting of the dimension and category heads: "class" or "class_lang" (set by --balance)
+BALANCE = "class_lang"
+
+
+@dataclass(slots=True)
+class Row:
+    text: str
+    lang: str
+    source: str
+    dim: str | None = None
+    cat: str | None = None
+    risk: str | None = None
+    harm: int | None = None  # 1 risk probe, 0 benign, None unknown
+    weight: float = 1.0
+    gold: tuple[str, ...] = ()  # eval: the dimensions that count as right
+    raw_cat: str = ""
+
+
+def _label(target: str) -> tuple[str | None, str | None, int | None]:
+    """A map target -> (dimension, category, harm)."""
+    if target == "benign":
+        return None, None, 0
+    if target in ("harm", "skip"):
+        return None, None, 1
+    if target in DIMS:
+        return target, None, 1
+    if target in CATS:
+        return target.split(".", 1)[0], target, 1
+    raise SystemExit(f"tagger_category_map.yaml: unknown target {target!r}")
+
+
+def load_authored() -> list[Row]:
+    rows: list[Row] = []
+    for f in sorted((HERE / "tagger_prompts").glob("*.yaml")):
+        data = yaml.safe_load(f.read_text("utf-8")) or {}
+        for key, per_lang in data.items():
+            if key in ("templates", "topics", "howto_templates", "howto_tasks"):
+                continue
+            for lang in ("en", "zh"):
+                for text in (per_lang or {}).get(lang) or []:
+                    if key.startswith("benign"):
+                        rows.append(Row(text, lang, "authored", harm=0, weight=CLEAN_WEIGHT))
+                    else:
+                        if key not in RISKS:
+                            raise SystemExit(f"{f.name}: unknown leaf risk {key!r}")
+                        cat = key.rsplit(".", 1)[0]
+                        rows.append(Row(text, lang, "authored", cat.split(".")[0], cat, key, 1, CLEAN_WEIGHT))
+        for tkey, fkey in (("templates", "topics"), ("howto_templates", "howto_tasks")):
+            if tkey not in data:
+                continue
+            for lang in ("en", "zh"):
+                for tpl in data[tkey][lang]:
+                    for t in data[fkey][lang]:
+                        rows.append(Row(tpl.format(t=t), lang, "authored_templates", harm=0, weight=0.5))
+    return rows
+
+
+def load_taxonomy_texts() -> list[Row]:
+    """Leaf names + in-scope sentences as risk rows, out-of-scope sentences as benign rows."""
+    from seval.generate.topic import split_scope
+
+    rows = []
+    for r in TAX.risks:
+        for lang in ("en", "zh"):
+            ins, outs = split_scope(r, lang)
+            rows.append(Row(ins, lang, "taxonomy", r.dimension, r.category, r.id, 1, 1.0))
+            if outs:
+                rows.append(Row(outs, lang, "taxonomy", harm=0, weight=1.0))
+    return rows
+
+
+def load_starter() -> list[Row]:
+    from seval.io import read_cases, starter_path
+
+    return [Row(c.prompt, c.lang, "starter", c.dimension, c.category, c.risk, 1, CLEAN_WEIGHT)
+            for c in read_cases(starter_path())]
+
+
+def _map_one(spec: dict[str, Any], cat: str) -> str:
+    for key, tgt in (spec.get("map") or {}).items():
+        if spec.get("match") == "substring" and key in cat:
+            return tgt
+        if spec.get("match") == "exact" and key == cat:
+            return tgt
+    return spec.get("default", "harm")
+
+
+def load_source(name: str, spec: dict[str, Any], data: Path, seed: int) -> list[Row]:
+    path = data / spec["file"]
+    if not path.is_file():
+        print(f"  [skip] {name}: {path} not found", file=sys.stderr)
+        return []
+    raw = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+    rows: list[Row] = []
+    match = spec.get("match")
+    ev = spec.get("eval") or {}
+    if match == "label":
+        rng = random.Random(seed)
+        for lab, tgt in spec["map"].items():
+            pool = list({r["prompt"]: r for r in raw if r["label"] == lab}.values())
+            rng.shuffle(pool)
+            for r in pool[: spec.get("sample", len(pool))]:
+                d, c, h = _label(tgt)
+                rows.append(Row(r["prompt"], r["lang"], name, d, c, None, h))
+        return rows
+    for r in raw:
+        cat = str(r.get("category") or "").strip()
+        if match == "list":
+            tags = ast.literal_eval(cat) if cat.startswith("[") else [cat]
+            targets = [_map_one({**spec, "match": "exact"}, t) for t in tags]
+            labs = {_label(t) for t in targets if t not in ("harm", "skip")}
+            d, c, h = labs.pop() if len(labs) == 1 else (None, None, 1)
+            gold = tuple(sorted({g for t in tags for g in ev.get(t, [])}))
+        elif match == "codes":
+            codes = [x.strip() for x in cat.split(",") if x.strip()] or ["None"]
+            targets = {_map_one({**spec, "match": "exact"}, x) for x in codes}
+            dims = {_label(t)[0] for t in targets}
+            if targets == {"benign"}:
+                d, c, h = None, None, 0
+            elif len(targets) == 1:
+                d, c, h = _label(targets.pop())
+            elif len(dims - {None}) == 1 and None not in dims:
+                d, c, h = dims.pop(), None, 1
+            else:
+                d, c, h = None, None, 1
+            gold = ()
+        else:
+            tgt = _map_one(spec, cat)
+            if tgt == "skip":
+                continue
+            d, c, h = _label(tgt)
+            gold = tuple(ev.get(cat, []))
+        if r.get("label") == "safe" and h != 0:
+            h = 0 if match != "codes" else h
+        rows.append(Row(r["prompt"], r["lang"], name, d, c, None, h, 1.0, gold, cat))
+    return rows
+
+
+def load_extra(folder: Path, cmap: dict[str, Any], data_seed: int) -> list[Row]:
+    """Extra prompt sets (e.g. fetched by another helper) described in `extra:` of the category map."""
+    rows: list[Row] = []
+    for name, spec in (cmap.get("extra") or {}).items():
+        if (folder / spec["file"]).is_file():
+            rows += load_source(name, spec, folder, data_seed)
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------- training
+def fit_heads(rows: list[Row], settings: Any, c_reg: float, seed: int) -> TaggerModel:
+    """Fit the dimension and category heads and the leaf prototypes on `rows`."""
+    import scipy.sparse as sp
+    from sklearn.linear_model import LogisticRegression
+
+    from seval.critic.features import TextHasher
+
+    hasher = TextHasher(settings)
+    x = featurize([r.text for r in rows], settings, hasher)
+    n = x.shape[1]
+    w = np.zeros((n, len(DIMS) + len(CATS) + 1), dtype=np.float32)
+    b = np.zeros(len(DIMS) + len(CATS) + 1, dtype=np.float32)
+
+    def head(labels: list[str | None], classes: list[str], col0: int) -> None:
+        idx = [i for i, lab in enumerate(labels) if lab is not None]
+        y = np.array([classes.index(labels[i]) for i in idx])  # type: ignore[arg-type]
+        sw = np.array([rows[i].weight for i in idx], dtype=np.float64)
+        # balance classes (and, with BALANCE == "class_lang", languages): each cell gets the same total weight
+        key = (lambda k, i: (y[k], rows[i].lang)) if BALANCE == "class_lang" else (lambda k, i: (y[k], ""))
+        cell = Counter(key(k, i) for k, i in enumerate(idx))
+        sw *= np.array([len(idx) / (len(cell) * cell[key(k, i)]) for k, i in enumerate(idx)])
+        clf = LogisticRegression(C=c_reg, max_iter=300, random_state=seed)
+        clf.fit(x[idx], y, sample_weight=sw)
+        present = list(clf.classes_)
+        coef = np.full((n, len(classes)), 0.0, dtype=np.float32)
+        bias = np.full(len(classes), -30.0, dtype=np.float32)  # a class with no rows is never predicted
+        for k, cls in enumerate(present):
+            coef[:, cls], bias[cls] = clf.coef_[k], clf.intercept_[k]
+        w[:, col0:col0 + len(classes)] = coef
+        b[col0:col0 + len(classes)] = bias
+
+    head([r.dim for r in rows], DIMS, 0)
+    head([r.cat for r in rows], CATS, len(DIMS))
+
+    # leaf prototypes: L2-normalised centroid of each leaf's rows
+    leaf_rows = defaultdict(list)
+    for i, r in enumerate(rows):
+        if r.risk:
+            leaf_rows[r.risk].append(i)
+    cents = []
+    for rid in RISKS:
+        ids = leaf_rows.get(rid, [])
+        v = sp.csr_matrix(x[ids].sum(axis=0)) if ids else sp.csr_matrix((1, n), dtype=np.float32)
+        norm = float(np.sqrt(v.multiply(v).sum())) or 1.0
+        cents.append(v / norm)
+    leaf = sp.vstack(cents).tocsr().astype(np.float32)
+    cat_dim = np.array([DIMS.index(c.split(".", 1)[0]) for c in CATS])
+    risk_cat = np.array([CATS.index(r.rsplit(".", 1)[0]) for r in RISKS])
+    return TaggerModel(settings, hasher, w, b, leaf, DIMS, CATS, RISKS, cat_dim, risk_cat, 20.0, "", {})
+
+
+def fit(rows: list[Row], settings: Any, c_reg: float, seed: int) -> TaggerModel:
+    """The whole model: dimension and category heads, leaf prototypes, then the binary harmfulness head."""
+    from sklearn.linear_model import LogisticRegression
+
+    m = fit_heads(rows, settings, c_reg, seed)
+    idx = [i for i, r in enumerate(rows) if r.harm is not None]
+    x = featurize([rows[i].text for i in idx], settings, m.hasher)
+    y = np.array([rows[i].harm for i in idx])
+    sw = np.array([rows[i].weight for i in idx], dtype=np.float64)
+    cell = Counter((int(y[k]), rows[i].lang) for k, i in enumerate(idx))
+    sw *= np.array([len(idx) / (len(cell) * cell[(int(y[k]), rows[i].lang)]) for k, i in enumerate(idx)])
+    clf = LogisticRegression(C=c_reg, max_iter=300, random_state=seed).fit(x, y, sample_weight=sw)
+    col = len(DIMS) + len(CATS)
+    m.w[:, col] = clf.coef_[0]
+    m.b[col] = clf.intercept_[0]
+    return m
+
+
+# ---------------------------------------------------------------------------------------------- evaluation
+def evaluate_source(model: TaggerModel, rows: list[Row]) -> dict[str, Any]:
+    """Dimension accuracy per language and per gold dimension, confusion, and harm on benign rows."""
+    scored = [r for r in rows if r.gold]
+    res = tag_texts([r.text for r in scored], model)
+    out: dict[str, Any] = {"n": len(scored), "by_lang": {}, "confusion": {}}
+    for lang in ("en", "zh"):
+        idx = [i for i, r in enumerate(scored) if r.lang == lang]
+        if not idx:
+            continue
+        ok = [res[i].dimension in scored[i].gold for i in idx]
+        single = [i for i in idx if len(scored[i].gold) == 1]
+        per_dim: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for i in single:
+            g = scored[i].gold[0]
+            per_dim[g][0] += res[i].dimension == g
+            per_dim[g][1] += 1
+        conf: dict[str, Counter[str]] = defaultdict(Counter)
+        for i in single:
+            conf[scored[i].gold[0]][res[i].dimension] += 1
+        out["by_lang"][lang] = {
+            "n": len(idx), "accuracy": float(np.mean(ok)),
+            "n_single": len(single),
+            "accuracy_single": float(np.mean([res[i].dimension == scored[i].gold[0] for i in single])) if single else None,
+            "per_dimension": {d: (v[0], v[1]) for d, v in sorted(per_dim.items())},
+            "harm_mean": float(np.mean([res[i].harm for i in idx])),
+        }
+        out["confusion"][lang] = {g: dict(c) for g, c in sorted(conf.items())}
+    benign = [r for r in rows if r.harm == 0]
+    if benign:
+        hb = tag_texts([r.text for r in benign], model)
+        out["benign"] = {lang: {"n": sum(r.lang == lang for r in benign),
+                                "harm_mean": float(np.mean([h.harm for h, r in zip(hb, benign, strict=True) if r.lang == lang] or [0])),
+                                "share_below_0.5": float(np.mean([h.harm < 0.5 for h, r in zip(hb, benign, strict=True) if r.lang == lang] or [0]))}
+                         for lang in ("en", "zh") if any(r.lang == lang for r in benign)}
+    return out
+
+
+def internal_split(rows: list[Row], seed: int, frac: float = 0.15) -> tuple[list[Row], list[Row]]:
+    rng = random.Random(seed)
+    idx = list(range(len(rows)))
+    rng.shuffle(idx)
+    cut = int(len(idx) * frac)
+    val = set(idx[:cut])
+    return [r for i, r in enumerate(rows) if i not in val], [r for i, r in enumerate(rows) if i in val]
+
+
+def internal_scores(model: TaggerModel, val: list[Row]) -> dict[str, float]:
+    res = tag_texts([r.text for r in val], model)
+    out = {}
+    for key, get in (("dimension", lambda r: r.dim), ("category", lambda r: r.cat), ("risk", lambda r: r.risk)):
+        pairs = [(t, get(r)) for t, r in zip(res, val, strict=True) if get(r)]
+        out[key] = float(np.mean([getattr(t, key) == g for t, g in pairs])) if pairs else float("nan")
+    hv = [(t.harm, r.harm) for t, r in zip(res, val, strict=True) if r.harm is not None]
+    out["harm_acc"] = float(np.mean([(h >= 0.5) == bool(y) for h, y in hv]))
+    return out
+
+
+def export(model: TaggerModel, out: Path, meta: dict[str, Any]) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    leaf = model.leaf
+    np.savez_compressed(out / "tagger.npz", w=model.w.astype(np.float16), b=model.b.astype(np.float32),
+                        leaf_data=leaf.data.astype(np.float16), leaf_indices=leaf.indices.astype(np.int32),
+                        leaf_indptr=leaf.indptr.astype(np.int32))
+    info = {"features": {k: v for k, v in model.settings.to_dict().items()
+                         if k in ("n_bits", "max_chars", "char_chars", "word_ngrams", "char_ngrams")},
+            "dimensions": DIMS, "categories": CATS, "risks": RISKS, "leaf_temp": model.leaf_temp, **meta}
+    (out / "tagger.json").write_text(json.dumps(info, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return out / "tagger.npz"
+
+
+def fmt_eval(name: str, ev: dict[str, Any]) -> list[str]:
+    lines = [f"### {name}", "", "| lang | rows scored | dimension accuracy (gold set) | rows with one gold dimension | accuracy on them |",
+             "|---|---|---|---|---|"]
+    for lang, s in ev["by_lang"].items():
+        acc1 = f"{100 * s['accuracy_single']:.1f}%" if s["accuracy_single"] is not None else "-"
+        lines.append(f"| {lang} | {s['n']} | **{100 * s['accuracy']:.1f}%** | {s['n_single']} | {acc1} |")
+    lines += ["", "Per dimension (rows with one gold dimension): right / rows", "",
+              "| dimension | " + " | ".join(ev["by_lang"]) + " |", "|---|" + "---|" * len(ev["by_lang"])]
+    dims = sorted({d for s in ev["by_lang"].values() for d in s["per_dimension"]})
+    for d in dims:
+        cells = []
+        for s in ev["by_lang"].values():
+            ok, n = s["per_dimension"].get(d, (0, 0))
+            cells.append(f"{ok}/{n} ({100 * ok / n:.0f}%)" if n else "-")
+        lines.append(f"| {d} | " + " | ".join(cells) + " |")
+    for lang, conf in ev["confusion"].items():
+        lines += ["", f"Dimension confusion, {lang} (rows: gold, columns: predicted)", "",
+                  "| gold \\ predicted | " + " | ".join(DIMS) + " |", "|---|" + "---|" * len(DIMS)]
+        for g, c in conf.items():
+            lines.append(f"| {g} | " + " | ".join(str(c.get(d, 0)) or "0" for d in DIMS) + " |")
+    if "benign" in ev:
+        lines += ["", "Benign rows of this source: " + "; ".join(
+            f"{lang} {b['n']} rows, mean harm {b['harm_mean']:.2f}, {100 * b['share_below_0.5']:.0f}% below 0.5"
+            for lang, b in ev["benign"].items())]
+    return [*lines, ""]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--out", type=Path, default=ROOT / "src" / "seval" / "tagger" / "weights")
+    ap.add_argument("--holdout", default="multijail", help="comma-separated sources never trained on")
+    ap.add_argument("--strict-holdout", default="multijail,xsafety",
+                    help="a second, stricter run for the report ('' to skip)")
+    ap.add_argument("--extra", type=Path, default=None, help="folder of extra prompt sets (see `extra:` in the map)")
+    ap.add_argument("--c", type=float, default=8.0,
+                    help="regularisation C; 0 picks it on an internal split of the training rows")
+    ap.add_argument("--n-bits", type=int, default=16)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--balance", choices=["class", "class_lang"], default="class_lang")
+    ap.add_argument("--report", type=Path, default=HERE / "TAGGER_REPORT.md")
+    args = ap.parse_args()
+    global BALANCE
+    BALANCE = args.balance
+    t0 = time.time()
+    cmap = yaml.safe_load((HERE / "tagger_category_map.yaml").read_text("utf-8"))
+    settings = feature_settings({"n_bits": args.n_bits})
+    own = load_authored() + load_taxonomy_texts() + load_starter()
+    public = {name: load_source(name, spec, args.data, args.seed) for name, spec in cmap["sources"].items()}
+    if args.extra:
+        for r in load_extra(args.extra, cmap, args.seed):
+            public.setdefault(r.source, []).append(r)
+    counts = {name: len(rs) for name, rs in public.items()}
+    counts.update(Counter(r.source for r in own))
+    print("rows per source:", counts, file=sys.stderr)
+
+    def train_rows(holdout: set[str]) -> list[Row]:
+        return own + [r for name, rs in public.items() if name not in holdout for r in rs]
+
+    holdout = {s.strip() for s in args.holdout.split(",") if s.strip()}
+    rows = train_rows(holdout)
+    # C is chosen on an internal split of the training rows only (never on a held-out source)
+    c_scores = {}
+    if not args.c:
+        tr, va = internal_split(rows, args.seed)
+        for c in (2.0, 8.0, 32.0):
+            c_scores[c] = internal_scores(fit(tr, settings, c, args.seed), va)
+            print(f"  C={c}: {c_scores[c]}", file=sys.stderr)
+        c_reg = max(c_scores, key=lambda c: c_scores[c]["dimension"] + c_scores[c]["category"])
+    else:
+        c_reg = args.c
+    model = fit(rows, settings, c_reg, args.seed)
+    evals = {name: evaluate_source(model, public[name]) for name in sorted(holdout) if public.get(name)}
+    strict: dict[str, Any] = {}
+    strict_ho = {s.strip() for s in args.strict_holdout.split(",") if s.strip()}
+    if strict_ho and strict_ho != holdout:
+        m2 = fit(train_rows(strict_ho), settings, c_reg, args.seed)
+        strict = {name: evaluate_source(m2, public[name]) for name in sorted(strict_ho) if public.get(name)}
+    path = export(model, args.out, {"trained_on": sorted(set(counts) - holdout), "held_out": sorted(holdout),
+                                    "C": c_reg, "seed": args.seed})
+    size = path.stat().st_size
+    lines = ["# Risk tagger: training report", "",
+             f"Produced by `python training/train_tagger.py --holdout {args.holdout}"
+             + (f" --extra {args.extra}" if args.extra else "") + "` (seeded, deterministic).", "",
+             f"Weights: `src/seval/tagger/weights/tagger.npz`, {size / 1e6:.2f} MB (float16, 2^{args.n_bits} hashed "
+             "word 1-2 + character 1-3 grams; dimension, category and harmfulness heads + leaf prototypes).", "",
+             "Rows per source: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), "",
+             f"Held out from training (fixed before training): {', '.join(sorted(holdout))}. "
+             f"Regularisation C={c_reg}, class weights balanced per {BALANCE.replace('_', ' and ')}"
+             + (" (chosen on a 15% internal split of the training rows: "
+                + "; ".join(f"C={c}: dim {s['dimension']:.3f}, cat {s['category']:.3f}, leaf {s['risk']:.3f}, "
+                            f"harm {s['harm_acc']:.3f}" for c, s in c_scores.items()) + ")." if c_scores else
+                " (fixed by hand; in one comparison in the stricter setting, C=1 with class-only balancing scored "
+                "lower on both held-out sources)."), "",
+             "A prediction counts as right when the predicted dimension is in the row's gold set (from the `eval` "
+             "map of training/tagger_category_map.yaml: broad or multi-label categories fit several dimensions); "
+             "the 'one gold dimension' columns count only rows whose category maps to a single dimension.", "",
+             "## The shipped model on its held-out source(s)", ""]
+    for name, ev in evals.items():
+        lines += fmt_eval(f"{name} (never trained on)", ev)
+    if strict:
+        lines += ["## Stricter run: " + " and ".join(sorted(strict_ho)) + " both held out", "",
+                  "The same recipe trained without either source (this model is not shipped).", ""]
+        for name, ev in strict.items():
+            lines += fmt_eval(f"{name} (never trained on)", ev)
+    lines += [f"Training took {time.time() - t0:.0f} s on this machine."]
+    args.report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
