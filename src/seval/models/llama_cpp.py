@@ -23,7 +23,7 @@ class LlamaCpp(ModelBackend):
     default_concurrency = 1
 
     def __init__(self, spec: str, path: str, n_ctx: int = 2048, n_threads: int | None = None,
-                 label: str | None = None, batch_size: int = 8, batch_ctx: int = 4096) -> None:
+                 label: str | None = None, batch_size: int = 16, batch_ctx: int = 4096) -> None:
         super().__init__(spec)
         p = Path(path).expanduser()
         if not p.is_file():
