@@ -12,6 +12,7 @@ terminal bar on stderr, False for none).
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,8 @@ from seval.runs.pipeline import (
 from seval.runs.rejudge import rejudge
 
 __all__ = ["DEFAULT_TARGET", "LOCAL_MAX_TOKENS", "REMOTE_MAX_TOKENS", "RUNS_DIR", "RunConfig", "RunResult",
-           "arun_benchmark", "default_max_tokens", "default_out_dir", "defend", "judge_pairs",
-           "load_cases", "rejudge_run", "run_benchmark", "run_sync", "validate_critic"]
+           "arun_benchmark", "bench_stats", "default_max_tokens", "default_out_dir", "defend", "judge_pairs",
+           "load_cases", "rejudge_run", "run_benchmark", "run_sync", "tag_bench", "validate_critic"]
 
 def _stderr_event(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
@@ -317,3 +318,54 @@ def study(kind: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
 
 
 __all__ += ["report", "study"]
+
+
+# ---- bench -----------------------------------------------------------------------------------------------------
+
+
+def bench_stats(path: str, lang: str | None = None, tagger: str | None = None) -> dict[str, Any]:
+    """Counts per language, dimension, category and attack, read in one streaming pass; with `tagger`, cases
+    without labels are tagged first (their counts then come from the tagger's predictions)."""
+    from seval.io import read_cases
+
+    cases: Any = read_cases(path, lang=lang)
+    if tagger:
+        from seval.tagger import tag_cases
+
+        cases = tag_cases(list(cases), tagger)
+    by_lang: Counter[str] = Counter()
+    by_dim: Counter[str] = Counter()
+    by_cat: Counter[str] = Counter()
+    by_attack: Counter[str] = Counter()
+    linked = 0
+    total = 0
+    for c in cases:
+        total += 1
+        by_lang[c.lang] += 1
+        by_dim[c.dimension or "unknown"] += 1
+        if c.category:
+            by_cat[c.category] += 1
+        by_attack[c.attack or "base"] += 1
+        linked += bool(c.from_id)
+    return {"file": path, "total": total, "by_language": dict(by_lang), "by_dimension": dict(sorted(by_dim.items())),
+            "by_category": dict(sorted(by_cat.items())), "by_attack": dict(sorted(by_attack.items())),
+            "en_linked_to_zh": linked}
+
+
+def tag_bench(path: str, out: str, tagger: str | None = None, overwrite: bool = False,
+              lang: str | None = None) -> dict[str, Any]:
+    """`seval bench tag`: FILE's prompts with dimension, category and risk filled by the risk tagger, written to
+    `out` (seval JSONL, or CSV / Parquet by suffix); rows that carry labels keep them unless `overwrite`."""
+    from seval.errors import SevalError
+    from seval.io import read_cases, write_cases
+    from seval.tagger import tag_cases
+
+    if Path(out).resolve() == Path(path).resolve():
+        raise SevalError(f"--out {out} is the input file; write the tagged copy elsewhere")
+    cases = list(read_cases(path, lang=lang))
+    before = sum(1 for c in cases if c.dimension and c.category and c.risk)
+    tag_cases(cases, tagger, overwrite=overwrite)
+    n = write_cases(out, cases)
+    dims = Counter(str(c.dimension) for c in cases)
+    return {"out": out, "cases": n, "tagged": n if overwrite else n - before, "kept": 0 if overwrite else before,
+            "by_dimension": dict(sorted(dims.items()))}

@@ -3,39 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
-from typing import Any
 
 import click
 
-
-def bench_stats(path: str, lang: str | None = None, tagger: str | None = None) -> dict[str, Any]:
-    """Counts per language, dimension, category and attack, read in one streaming pass; with `tagger`, cases
-    without labels are tagged first (their counts then come from the tagger's predictions)."""
-    from seval.io import read_cases
-
-    cases: Any = read_cases(path, lang=lang)
-    if tagger:
-        from seval.tagger import tag_cases
-
-        cases = tag_cases(list(cases), tagger)
-    by_lang: Counter[str] = Counter()
-    by_dim: Counter[str] = Counter()
-    by_cat: Counter[str] = Counter()
-    by_attack: Counter[str] = Counter()
-    linked = 0
-    total = 0
-    for c in cases:
-        total += 1
-        by_lang[c.lang] += 1
-        by_dim[c.dimension or "unknown"] += 1
-        if c.category:
-            by_cat[c.category] += 1
-        by_attack[c.attack or "base"] += 1
-        linked += bool(c.from_id)
-    return {"file": path, "total": total, "by_language": dict(by_lang), "by_dimension": dict(sorted(by_dim.items())),
-            "by_category": dict(sorted(by_cat.items())), "by_attack": dict(sorted(by_attack.items())),
-            "en_linked_to_zh": linked}
+from seval.api import bench_stats, tag_bench
 
 
 @click.group("bench")
@@ -84,19 +55,6 @@ def stats_cmd(file: str, fmt: str, lang: str | None, tag: bool, tagger: str | No
 def tag_cmd(file: str, out: str, tagger: str | None, overwrite: bool, lang: str | None) -> None:
     """Fill dimension, category and risk of every prompt in FILE (S-Eval files, seval JSONL, CSV with a
     `prompt` column) with taxonomy ids; the tagger's scores go to meta.tagger."""
-    from pathlib import Path
-
-    from seval.errors import SevalError
-    from seval.io import read_cases, write_cases
-    from seval.tagger import tag_cases
-
-    if Path(out).resolve() == Path(file).resolve():
-        raise SevalError(f"--out {out} is the input file; write the tagged copy elsewhere")
-    cases = list(read_cases(file, lang=lang))
-    before = sum(1 for c in cases if c.dimension and c.category and c.risk)
-    tag_cases(cases, tagger, overwrite=overwrite)
-    n = write_cases(out, cases)
-    dims = Counter(c.dimension for c in cases)
-    click.echo(f"{out}: {n} cases ({n - before if not overwrite else n} tagged, "
-               f"{0 if overwrite else before} kept their labels); by dimension: "
-               + ", ".join(f"{d} {k}" for d, k in sorted(dims.items(), key=lambda kv: str(kv[0]))))
+    res = tag_bench(file, out, tagger, overwrite=overwrite, lang=lang)
+    click.echo(f"{out}: {res['cases']} cases ({res['tagged']} tagged, {res['kept']} kept their labels); by dimension: "
+               + ", ".join(f"{d} {k}" for d, k in res["by_dimension"].items()))
