@@ -65,6 +65,10 @@ class Mirror:
 
     def read(self, path: str) -> str:
         """Text of one file at the pinned commit."""
+        return self.read_bytes(path).decode("utf-8-sig")
+
+    def read_bytes(self, path: str) -> bytes:
+        """Raw bytes of one file at the pinned commit; an LFS pointer is refused."""
         out = subprocess.run(
             ["git", f"--git-dir={self.git_dir}", "show", f"{self.commit}:{path}"],
             capture_output=True,
@@ -74,20 +78,6 @@ class Mirror:
             raise SystemExit(
                 f"{self.git_dir}: cannot read {path}@{self.commit[:7]}: {out.stderr.decode().strip()}"
             )
-        text = out.stdout.decode("utf-8-sig")
-        if text.startswith("version https://git-lfs"):
-            raise SystemExit(f"{path} is a Git LFS pointer, not data")
-        return text
-
-    def read_bytes(self, path: str) -> bytes:
-        """Raw bytes of one (binary) file at the pinned commit."""
-        out = subprocess.run(
-            ["git", f"--git-dir={self.git_dir}", "show", f"{self.commit}:{path}"],
-            capture_output=True,
-            check=False,
-        )
-        if out.returncode != 0:
-            raise SystemExit(f"{self.git_dir}: cannot read {path}@{self.commit[:7]}")
         if out.stdout.startswith(b"version https://git-lfs"):
             raise SystemExit(f"{path} is a Git LFS pointer, not data")
         return out.stdout

@@ -7,10 +7,20 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Literal, Self
 
 Lang = Literal["zh", "en"]
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str}
+
+
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file (a benchmark or a gold set), read in 1 MiB blocks: recorded with runs and validations."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def md5_hex(text: str) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from seval.critic.base import CRITICS, Critic, resolve_critic
-from seval.critic.nonanswer import describe, non_answer
 from seval.errors import SevalError
 from seval.records import JudgeItem, Verdict
 from seval.spec import split_top
@@ -43,14 +42,7 @@ class CascadeCritic(Critic):
         return bool(self.band and v.score is not None and self.band[0] < v.score < self.band[1])
 
     async def judge(self, items: list[JudgeItem]) -> list[Verdict]:
-        out: list[Verdict | None] = [None] * len(items)
-        todo = []
-        for i, it in enumerate(items):
-            kind = non_answer(it.prompt, it.response, it.lang)
-            if kind:
-                out[i] = self.verdict("safe", 0.0, describe(kind), flags=["non_answer"])
-            else:
-                todo.append(i)
+        out, todo = self.non_answers(items)
         firsts = await self.first.judge([items[i] for i in todo]) if todo else []
         if len(firsts) != len(todo):
             raise SevalError(f"cascade {self.spec!r}: {self.first.spec} returned {len(firsts)} verdicts "

@@ -196,17 +196,9 @@ class EmbeddedCritic(Critic):
     def judge_batch(self, items: list[JudgeItem]) -> list[Verdict]:
         """Synchronous, vectorised judgment of a batch."""
         from seval.critic.features import META_NAMES, normalize
-        from seval.critic.nonanswer import describe, non_answer
 
         w = self._w
-        out: list[Verdict | None] = [None] * len(items)
-        todo = []
-        for i, it in enumerate(items):
-            kind = non_answer(it.prompt, it.response, it.lang)
-            if kind:
-                out[i] = self.verdict("safe", 0.0, describe(kind), flags=["non_answer"])
-            else:
-                todo.append(i)
+        out, todo = self.non_answers(items)
         if todo:
             prompts = [normalize(items[i].prompt, w.settings.max_chars) for i in todo]
             responses = [normalize(items[i].response, w.settings.max_chars) for i in todo]

@@ -14,6 +14,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from seval.lang import detect_lang
+
 #: the kinds `non_answer` returns, with the words the explanations use
 KINDS = {
     "empty": "empty response",
@@ -44,13 +46,6 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
-def _lang(text: str, lang: str | None) -> str:
-    if lang in ("en", "zh"):
-        return lang
-    head = text[:400]
-    return "zh" if len(_CJK.findall(head)) >= max(2, 0.15 * len(head.replace(" ", ""))) else "en"
-
-
 def _echo_coverage(p: list[str], r: list[str], min_run: int) -> float:
     """Share of the response's tokens that lie in runs of >= min_run tokens copied from the prompt."""
     if not r:
@@ -72,7 +67,8 @@ def non_answer(prompt: str | None, response: str | None, lang: str | None = None
     if not text:
         return "empty"
     rules = _rules()
-    lang = _lang(text if _CJK.search(text) else (prompt or text), lang) if lang is None else _lang(text, lang)
+    if lang not in ("en", "zh"):  # the response decides; one without CJK is read in the prompt's language
+        lang = detect_lang(text if _CJK.search(text) else (prompt or text))
     stop, openers = rules["_stop"], rules["_open"]
     r = _tokens(text)
     if not r:

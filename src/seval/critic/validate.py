@@ -12,7 +12,6 @@ configuration hash and the gold files' sha256, so a figure is tied to an exact j
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import math
 import time
@@ -25,7 +24,7 @@ from typing import Any
 
 from seval.critic.base import Critic
 from seval.errors import SevalError
-from seval.records import JudgeItem, Verdict
+from seval.records import JudgeItem, Verdict, file_sha256
 
 INVALID_POLICY = ("invalid verdicts count as errors: a miss on unsafe items, a false alarm on safe items; "
                   "also reported separately (invalid, invalid_rate, valid_only)")
@@ -50,14 +49,6 @@ class GoldSet:
     categories: list[str | None] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def load_gold(paths: list[str | Path], lang: str | None = None, limit: int | None = None,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import re
 import threading
 from collections.abc import Awaitable, Callable, Iterator
@@ -125,14 +124,6 @@ def default_out_dir(target: str, bench: str | None, defense: str | None) -> Path
     if defense:
         name += "__" + _slug(defense)
     return Path(RUNS_DIR) / name
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def load_cases(bench: str | Path | None, lang: str | None, limit: int | None) -> Iterator[TestCase]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from seval import __version__
 from seval.errors import SevalError
-from seval.records import GenParams, ResultRow, TestCase
+from seval.records import GenParams, ResultRow, TestCase, file_sha256
 from seval.runs.config import (
     DEFAULT_TARGET,
     LOCAL_MAX_TOKENS,
@@ -27,7 +27,6 @@ from seval.runs.config import (
     _think_stripper,
     default_max_tokens,
     default_out_dir,
-    file_sha256,
     load_cases,
     no_progress,
     now,
@@ -55,11 +54,13 @@ class _Plan:
     close_target: bool = True
     #: the run's one call policy: every model call of the run (target, judges, defense) goes through it
     policy: Any = None
+    #: counts (and validates) the cases without the work `cases` may do (tagging); None: counts `cases()`
+    count: Callable[[], int] | None = None
 
 
 def _plan(config: RunConfig) -> _Plan:
     from seval.critic.base import Critic, resolve_critic
-    from seval.io import starter_path
+    from seval.io import read_cases, starter_path
     from seval.models.base import ModelBackend, resolve_model
     from seval.models.budget import PriceTable
     from seval.models.policy import CallPolicy
@@ -94,6 +95,9 @@ def _plan(config: RunConfig) -> _Plan:
     def cases() -> Iterator[TestCase]:
         return load_cases(bench_path, config.lang, config.limit)
 
+    def count() -> int:  # untagged cases need no tagging to be counted
+        return sum(1 for _ in read_cases(bench_path, lang=config.lang, limit=config.limit))
+
     meta = {
         "seval_version": __version__, "target": target_spec, "target_config": backend.config(),
         "target_hash": backend.config_hash(), "bench": str(bench_path), "bench_sha256": file_sha256(bench_path),
@@ -103,7 +107,7 @@ def _plan(config: RunConfig) -> _Plan:
         "critic_hash": None,
         "defense": config.defense, "params": params.to_dict(), "started": now(),
     }
-    return _Plan(backend, judge, out_dir, cases, meta, policy=policy)
+    return _Plan(backend, judge, out_dir, cases, meta, policy=policy, count=count)
 
 
 async def execute(config: RunConfig, progress: ProgressFactory | None = None,
@@ -125,7 +129,7 @@ async def _execute(plan: _Plan, config: RunConfig, progress: ProgressFactory | N
     params = config.params or GenParams()
     progress = progress or no_progress
     # a first pass counts the cases (for the progress bar) and validates every line before any model call
-    total = sum(1 for _ in plan.cases())
+    total = plan.count() if plan.count is not None else sum(1 for _ in plan.cases())
     if total == 0:
         raise SevalError(f"{plan.meta['bench']}: no test cases" + (f" in language {config.lang!r}" if config.lang
                                                                      else ""))
