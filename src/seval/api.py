@@ -369,3 +369,27 @@ def tag_bench(path: str, out: str, tagger: str | None = None, overwrite: bool = 
     dims = Counter(str(c.dimension) for c in cases)
     return {"out": out, "cases": n, "tagged": n if overwrite else n - before, "kept": 0 if overwrite else before,
             "by_dimension": dict(sorted(dims.items()))}
+
+
+# ---- adaptive red teaming (issue 15) -------------------------------------------------------------------------
+
+def redteam(target: str | Any, attacker: str | Any, bench: str | Path | None = None,
+            methods: str | list[str] = "pair,tap,crescendo", max_tokens: int | None = None,
+            attacker_max_tokens: int | None = None, attacker_temperature: float = 1.0, seed: int = 0,
+            on_done: Any = None, **options: Any) -> Any:
+    """`seval redteam`: adaptive attacks (seval.redteam) on each base prompt of `bench`; returns a RedteamResult
+    (out_dir, summary, complete, exit_code, message). `options` are RedteamConfig's fields (critic, settings,
+    out, limit, lang, concurrency, timeout, max_retries, max_requests, max_cost, prices, price_in, price_out,
+    max_wait, model_options)."""
+    from seval.records import GenParams
+    from seval.redteam import RedteamConfig, run_redteam
+    from seval.redteam.runner import ATTACKER_MAX_TOKENS, _is_local, parse_methods
+
+    tspec = target if isinstance(target, str) else target.spec
+    aspec = attacker if isinstance(attacker, str) else attacker.spec
+    params = GenParams(max_tokens=max_tokens or default_max_tokens(tspec), seed=seed)
+    aparams = GenParams(temperature=attacker_temperature, seed=seed, max_tokens=attacker_max_tokens or
+                        ATTACKER_MAX_TOKENS["local" if _is_local(aspec) else "remote"])
+    config = RedteamConfig(target=target, attacker=attacker, bench=bench, methods=parse_methods(methods),
+                           params=params, attacker_params=aparams, **options)
+    return run_redteam(config, on_done=on_done, on_event=_stderr_event)

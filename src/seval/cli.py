@@ -22,6 +22,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "defend": "seval.commands.defend:defend_cmd",
     "report": "seval.commands.report:report_cmd",
     "study": "seval.commands.study:study_group",
+    # adaptive red teaming (issue 15)
+    "redteam": "seval.commands.redteam:redteam_cmd",
 }
 
 _HELP = {
@@ -35,6 +37,7 @@ _HELP = {
     "defend": "Measure the constitutional defense: safety gained vs. over-refusal and cost.",
     "report": "Build an HTML/JSON/CSV/Markdown report and leaderboard from run directories.",
     "study": "Decoding, language and reasoning studies.",
+    "redteam": "Adaptive red teaming: PAIR, TAP and Crescendo attacks driven by an attacker model.",
 }
 
 

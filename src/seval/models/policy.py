@@ -2,7 +2,7 @@
 with retries.
 
 A run makes one `CallPolicy` and builds each model with it and a role (target, judge, generator, rewriter,
-router, defense): `policy.model("openai:gpt-4o-mini", "judge")` or `policy.wrap(backend, "judge")`. Each
+router, defense, attacker): `policy.model("openai:gpt-4o-mini", "judge")` or `policy.wrap(backend, "judge")`. Each
 (role, endpoint) gets its own `CallGuard` (limiter, breaker); all share the policy's retry rule and `Meter`,
 so `--max-requests` / `--max-cost` bound every call of the run and `usage_by_role()` reports them per role.
 
@@ -25,7 +25,7 @@ from seval.models.retry import DOWN_KINDS, CircuitBreaker, RetryPolicy, RunStopp
 from seval.records import Completion, ErrorKind, GenParams, Message, ModelCallError
 
 #: the roles a model plays in a run; the summary lists usage per role
-ROLES = ("target", "judge", "generator", "rewriter", "router", "defense")
+ROLES = ("target", "judge", "generator", "rewriter", "router", "defense", "attacker")
 
 
 def is_congestion(err: ModelCallError) -> bool:

@@ -31,7 +31,7 @@ def build_report(paths: list[str | Path], out: str | Path | None = None, fmt: st
         _taxonomy,
         build_context,
         examples_payload,
-        load_inputs,
+        load_all,
     )
 
     if fmt not in FORMATS:
@@ -40,13 +40,13 @@ def build_report(paths: list[str | Path], out: str | Path | None = None, fmt: st
     if cap < 0:
         raise SevalError("--max-examples must be >= 0")
     tax = _taxonomy()
-    runs, studies = load_inputs(paths, max_examples=cap if fmt == "html" else 0, taxonomy=tax)
-    ctx = build_context(runs, studies, taxonomy=tax)
+    runs, studies, redteams = load_all(paths, max_examples=cap if fmt == "html" else 0, taxonomy=tax)
+    ctx = build_context(runs, studies, taxonomy=tax, redteams=redteams)
     if fmt == "html":
         from seval.report.html import render_html
 
         ctx["studies"] = [dict(s, chart=_decoding_chart(s)) if s.get("study") == "decoding" else s for s in studies]
-        text = render_html(ctx, examples_payload(runs))
+        text = render_html(ctx, examples_payload(runs, redteams))
     else:
         from seval.report import export
 

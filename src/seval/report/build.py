@@ -13,6 +13,7 @@ from seval.metrics.compare import compare_outcomes
 from seval.report import charts
 from seval.report.leaderboard import build_leaderboard, label_runs
 from seval.report.load import EXAMPLE_COLUMNS, RunData, example_record, is_study_dir, load_run, load_study
+from seval.report.redteam import RedteamData, example_records, is_redteam_dir, load_redteam, redteam_context
 from seval.runs.folder import RunFolder
 
 #: default cap on examples embedded in the HTML page, over all runs together
@@ -31,9 +32,16 @@ def _taxonomy() -> Any:
 def load_inputs(paths: list[str | Path], max_examples: int = DEFAULT_MAX_EXAMPLES,
                 taxonomy: Any = None) -> tuple[list[RunData], list[dict[str, Any]]]:
     """Split the given directories into runs (results.jsonl) and studies (study.json) and load them."""
+    runs, studies, _ = load_all(paths, max_examples, taxonomy)
+    return runs, studies
+
+
+def load_all(paths: list[str | Path], max_examples: int = DEFAULT_MAX_EXAMPLES, taxonomy: Any = None
+             ) -> tuple[list[RunData], list[dict[str, Any]], list[RedteamData]]:
+    """Runs (results.jsonl), studies (study.json) and red-team folders (redteam.jsonl), loaded."""
     if not paths:
         raise SevalError("give at least one run directory (or study directory) to report on")
-    run_paths, studies = [], []
+    run_paths, studies, red_paths = [], [], []
     for raw in paths:
         p = Path(raw)
         if not p.is_dir():
@@ -42,12 +50,16 @@ def load_inputs(paths: list[str | Path], max_examples: int = DEFAULT_MAX_EXAMPLE
             studies.append(load_study(p))
         elif RunFolder(p).exists():
             run_paths.append(p)
+        elif is_redteam_dir(p):
+            red_paths.append(p)
         else:
-            raise SevalError(f"{p}: neither results.jsonl nor study.json found")
-    per_run = max(100, max_examples // max(1, len(run_paths))) if max_examples else 0
+            raise SevalError(f"{p}: neither results.jsonl, redteam.jsonl nor study.json found")
+    n = len(run_paths) + len(red_paths)
+    per_run = max(100, max_examples // max(1, n)) if max_examples else 0
     runs = [load_run(p, max_examples=per_run, taxonomy=taxonomy, seed=i) for i, p in enumerate(run_paths)]
     label_runs(runs)
-    return runs, studies
+    redteams = [load_redteam(p, max_examples=per_run) for p in red_paths]
+    return runs, studies, redteams
 
 
 def defense_pairs(runs: list[RunData]) -> list[dict[str, Any]]:
@@ -106,7 +118,8 @@ def _ordered_keys(runs: list[RunData], section: str, key: str, order: list[str])
     return sorted(seen, key=lambda k: (rank.get(k, len(rank)), k))
 
 
-def build_context(runs: list[RunData], studies: list[dict[str, Any]], taxonomy: Any = None) -> dict[str, Any]:
+def build_context(runs: list[RunData], studies: list[dict[str, Any]], taxonomy: Any = None,
+                  redteams: list[RedteamData] | None = None) -> dict[str, Any]:
     """Everything the template and the exports show, as plain data (plus SVG markup for the page)."""
     names: dict[str, str] = {}
     dim_order: list[str] = []
@@ -171,14 +184,20 @@ def build_context(runs: list[RunData], studies: list[dict[str, Any]], taxonomy: 
         "critics": critics,
         "svg": svg,
         "studies": studies,
+        "redteam": redteam_context(redteams or [], runs),
     }
 
 
-def examples_payload(runs: list[RunData]) -> dict[str, Any]:
-    """The drill-down data: compact rows (EXAMPLE_COLUMNS), run labels, and what was sampled out of what."""
+def examples_payload(runs: list[RunData], redteams: list[RedteamData] | None = None) -> dict[str, Any]:
+    """The drill-down data: compact rows (EXAMPLE_COLUMNS), run labels, and what was sampled out of what;
+    red-team attempts come after the runs, each with its conversation (the `turns` column)."""
     rows: list[list[Any]] = []
     sampling = []
     for i, r in enumerate(runs):
         rows.extend(example_record(i, slot, row) for slot, row in r.examples)
         sampling.append({"run": r.label, **{k: v for k, v in r.example_stats.items()}})
-    return {"columns": EXAMPLE_COLUMNS, "runs": [r.label for r in runs], "rows": rows, "sampling": sampling}
+    labels = [r.label for r in runs]
+    for d in redteams or []:
+        rows.extend(example_records(len(labels), d))
+        labels.append(d.label)
+    return {"columns": EXAMPLE_COLUMNS, "runs": labels, "rows": rows, "sampling": sampling}

@@ -23,6 +23,7 @@ def to_json(ctx: dict[str, Any]) -> str:
         "defense": ctx["defense"],
         "language": [{"label": x["label"], "paired": x["paired"]} for x in ctx["lang_rows"]],
         "studies": [{k: v for k, v in s.items() if k != "_path"} | {"path": s.get("_path")} for s in ctx["studies"]],
+        "redteam": ctx.get("redteam", {}).get("rows", []),
     }
     return json.dumps(data, ensure_ascii=False, indent=2, default=str)
 
@@ -58,6 +59,9 @@ def to_csv(ctx: dict[str, Any]) -> str:
             w.writerow(_row("language", sha, None, r.label, str(r.path), k, b))
         for k, b in r.summary["attacks"]["by_attack"].items():
             w.writerow(_row("attack", sha, None, r.label, str(r.path), k, b))
+    for x in ctx.get("redteam", {}).get("rows", []):  # adaptive red teaming: one row per method
+        for m, b in x["methods"].items():
+            w.writerow(_row("redteam", None, None, x["label"], "", m, b["asr"]))
     return buf.getvalue()
 
 
@@ -95,9 +99,22 @@ def to_markdown(ctx: dict[str, Any]) -> str:
         out += _md_table(["model", *ctx["attacks"], "mean", "adaptive"],
                          [[t["label"], *[fmt_rate(c) if c else "-" for c in t["cells"]], fmt_rate(t["mean"]),
                            fmt_rate(t["adaptive"])] for t in ctx["attack_table"]])
+    red = ctx.get("redteam") or {}
+    if red.get("rows"):
+        out += ["## Adaptive red teaming: attack success rate (%) and mean queries to success", ""]
+        out += _md_table(["model", "static mean ASR", *red["methods"]],
+                         [[x["label"], fmt_rate(x["static"]["mean"]) if x["static"] else "-",
+                           *[_red_cell(x["methods"].get(m)) for m in red["methods"]]] for x in red["rows"]])
     for st in ctx["studies"]:
         out += _md_study(st)
     return "\n".join(out)
+
+
+def _red_cell(b: dict[str, Any] | None) -> str:
+    if not b:
+        return "-"
+    q = b["mean_queries_to_success"]["total"]
+    return f"{fmt_rate(b['asr'])}, {'-' if q is None else f'{q:.1f}'} queries"
 
 
 def _diff(c: dict[str, Any] | None) -> str:

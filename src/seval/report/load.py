@@ -18,7 +18,7 @@ TEXT_CAP = 2000
 CUT_MARK = " …[truncated by the report]"
 
 EXAMPLE_COLUMNS = ["run", "id", "lang", "dimension", "category", "risk", "attack", "outcome", "score",
-                   "prompt", "response", "explanation", "error"]
+                   "prompt", "response", "explanation", "error", "turns"]  # turns: red-team conversations
 
 
 def _cap(text: Any, limit: int = TEXT_CAP) -> str | None:
@@ -149,4 +149,4 @@ def example_record(run_index: int, slot: int, row: dict[str, Any]) -> list[Any]:
     return [run_index, row.get("id"), row.get("lang"), row.get("dimension"), row.get("category"),
             row.get("risk"), row.get("attack"), OUTCOMES[slot], None if score is None else round(float(score), 3),
             _cap(row.get("prompt")), _cap(row.get("response")), _cap(row.get("explanation"), 800),
-            _cap(" ".join(x for x in (row.get("error_kind"), row.get("error")) if x) or None, 300)]
+            _cap(" ".join(x for x in (row.get("error_kind"), row.get("error")) if x) or None, 300), None]

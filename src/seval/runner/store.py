@@ -47,6 +47,18 @@ CREATE TABLE IF NOT EXISTS verdicts (
     PRIMARY KEY (response_key, critic_hash)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- seval redteam: one row per step of an adaptive attack (an attacker, target or judge call), so a re-run
+-- replays the stored steps without calling a model and a conversation cut mid-way continues where it stopped
+CREATE TABLE IF NOT EXISTS redteam_steps (
+    attempt TEXT NOT NULL,           -- hash of (method, its settings, target, attacker, critic, params)
+    base_id TEXT NOT NULL,
+    method TEXT NOT NULL,
+    step TEXT NOT NULL,              -- e.g. "3.attacker", "2.1.0.target"
+    kind TEXT NOT NULL,              -- attacker | target | judge
+    record TEXT NOT NULL,            -- JSON: the call's result
+    created REAL NOT NULL,
+    PRIMARY KEY (attempt, base_id, step)
+);
 """
 
 
@@ -136,6 +148,19 @@ class RunStore:
         self.flush()
         return self.db.execute("DELETE FROM verdicts WHERE critic_hash = ? AND label = 'invalid'",
                                (critic_hash,)).rowcount
+
+    # ---- red-team steps (seval.redteam) ----------------------------------------------------------------
+    def get_redteam_steps(self, attempt: str, base_id: str) -> dict[str, dict[str, Any]]:
+        """The stored steps of one adaptive attack on one base prompt: {step: record}."""
+        rows = self.db.execute("SELECT step, record FROM redteam_steps WHERE attempt = ? AND base_id = ?",
+                               (attempt, base_id))
+        return {step: json.loads(rec) for step, rec in rows}
+
+    def add_redteam_step(self, attempt: str, base_id: str, method: str, step: str, kind: str,
+                         record: dict[str, Any]) -> None:
+        """Committed at once (autocommit): a step is a model call, worth more than a transaction."""
+        self.db.execute("INSERT OR REPLACE INTO redteam_steps VALUES (?,?,?,?,?,?,?)",
+                        (attempt, base_id, method, step, kind, json.dumps(record, ensure_ascii=False), time.time()))
 
     # ---- batches and metadata ----------------------------------------------------------------------
     @property

@@ -24,6 +24,7 @@ DEFENSE = "defense.json"  # `seval defend`'s report
 STUDY = "study.json"  # a study folder's result
 BENCH_SAMPLE = "bench_sample.jsonl"  # `seval defend --sample`'s benchmark
 BENIGN_RESPONSES = "benign_responses.jsonl"  # `seval defend`'s over-refusal answers
+REDTEAM = "redteam.jsonl"  # `seval redteam`: one row per base prompt and adaptive method
 
 
 def rejudge_name(critic_spec: str) -> str:

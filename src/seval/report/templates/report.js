@@ -88,6 +88,16 @@
       a.appendChild(el("div", "lbl", "Error"));
       a.appendChild(el("pre", "error", r[col.error]));
     }
+    var turns = col.turns === undefined ? null : r[col.turns];
+    if (turns && turns.length) {
+      var d = el("details", "conversation");
+      d.appendChild(el("summary", null, "Conversation, turn by turn (" + turns.length + " turns)"));
+      turns.forEach(function (t) {
+        d.appendChild(el("div", "lbl turn-" + t[0], t[0] + (t[2] ? " (" + t[2] + ")" : "")));
+        d.appendChild(el("pre", "turn", t[1]));
+      });
+      a.appendChild(d);
+    }
     return a;
   }
 
