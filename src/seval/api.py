@@ -376,7 +376,7 @@ def tag_bench(path: str, out: str, tagger: str | None = None, overwrite: bool = 
 def redteam(target: str | Any, attacker: str | Any, bench: str | Path | None = None,
             methods: str | list[str] = "pair,tap,crescendo", max_tokens: int | None = None,
             attacker_max_tokens: int | None = None, attacker_temperature: float = 1.0, seed: int = 0,
-            on_done: Any = None, **options: Any) -> Any:
+            progress: bool | ProgressFactory = False, **options: Any) -> Any:
     """`seval redteam`: adaptive attacks (seval.redteam) on each base prompt of `bench`; returns a RedteamResult
     (out_dir, summary, complete, exit_code, message). `options` are RedteamConfig's fields (critic, settings,
     out, limit, lang, concurrency, timeout, max_retries, max_requests, max_cost, prices, price_in, price_out,
@@ -392,4 +392,4 @@ def redteam(target: str | Any, attacker: str | Any, bench: str | Path | None = N
                         ATTACKER_MAX_TOKENS["local" if _is_local(aspec) else "remote"])
     config = RedteamConfig(target=target, attacker=attacker, bench=bench, methods=parse_methods(methods),
                            params=params, attacker_params=aparams, **options)
-    return run_redteam(config, on_done=on_done, on_event=_stderr_event)
+    return run_redteam(config, progress=progress_factory(progress), on_event=_stderr_event)

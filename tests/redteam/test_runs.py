@@ -38,6 +38,8 @@ def _steps(out: Path) -> int:
     db = sqlite3.connect(out / "store.sqlite")
     try:
         return int(db.execute("SELECT COUNT(*) FROM redteam_steps WHERE kind != 'judge'").fetchone()[0])
+    except sqlite3.OperationalError:  # the run is still creating its store
+        return 0
     finally:
         db.close()
 

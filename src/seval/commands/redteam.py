@@ -39,11 +39,12 @@ from seval.commands.options import runner_options
 @click.option("--attacker-temperature", type=float, default=1.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the table.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @runner_options
 def redteam_cmd(target: str, attacker: str, bench: str | None, methods: str, critic: str | None, max_turns: int,
                 width: int, depth: int, branching: int, max_backtracks: int, on_topic: float | None,
                 out: str | None, limit: int | None, lang: str | None, concurrency: int, max_tokens: int | None,
-                attacker_max_tokens: int | None, attacker_temperature: float, seed: int, as_json: bool,
+                attacker_max_tokens: int | None, attacker_temperature: float, seed: int, as_json: bool, quiet: bool,
                 **runner: Any) -> None:
     """Adaptive red teaming: the attacker reads the target's replies and adapts (PAIR, TAP, Crescendo).
 
@@ -56,11 +57,10 @@ def redteam_cmd(target: str, attacker: str, bench: str | None, methods: str, cri
 
     settings = RedteamSettings(max_turns=max_turns, width=width, depth=depth, branching=branching,
                                max_backtracks=max_backtracks, on_topic=on_topic)
-    bar = _Bar()
     result = redteam(target=target, attacker=attacker, bench=bench, methods=methods, critic=critic,
                      settings=settings, out=out, limit=limit, lang=lang, concurrency=concurrency,
                      max_tokens=max_tokens, attacker_max_tokens=attacker_max_tokens,
-                     attacker_temperature=attacker_temperature, seed=seed, on_done=bar, **runner)
+                     attacker_temperature=attacker_temperature, seed=seed, progress=not quiet, **runner)
     if as_json:
         click.echo(json.dumps(result.summary, ensure_ascii=False, indent=2))
     else:
@@ -69,17 +69,6 @@ def redteam_cmd(target: str, attacker: str, bench: str | None, methods: str, cri
     if not result.complete:
         click.echo(result.message, err=True)
         raise SystemExit(result.exit_code)
-
-
-class _Bar:
-    """A count of finished attempts on stderr."""
-
-    def __init__(self) -> None:
-        self.n = 0
-
-    def __call__(self) -> None:
-        self.n += 1
-        click.echo(f"\rattempts finished: {self.n}", err=True, nl=False)
 
 
 def _pct(b: dict[str, Any]) -> str:

@@ -40,5 +40,7 @@ def report_cmd(run_dirs: tuple[str, ...], out: str | None, fmt: str | None, max_
         click.echo(f"warning: {w}", err=True)
     size = Path(out).stat().st_size
     human = f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.1f} kB"
-    click.echo(f"wrote {out} ({fmt}, {human}, {len(ctx['runs'])} runs, {ctx['n_rows']} rows) "
+    n_red = len((ctx.get("redteam") or {}).get("rows") or [])
+    red = f", {n_red} red-team folders" if n_red else ""
+    click.echo(f"wrote {out} ({fmt}, {human}, {len(ctx['runs'])} runs, {ctx['n_rows']} rows{red}) "
                f"in {time.perf_counter() - t0:.1f} s")

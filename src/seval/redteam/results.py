@@ -51,7 +51,7 @@ def summarize(rows: list[dict[str, Any]], methods: list[str], n_base: int, not_r
         langs: dict[str, list[bool]] = defaultdict(list)
         for r in done:
             langs[r["lang"]].append(bool(r["success"]))
-        calls = Counter()
+        calls: Counter[str] = Counter()
         for r in rs:
             calls.update({k: r["queries"][k] for k in (*KINDS, "total")})
         all_calls.update(calls)

@@ -22,7 +22,16 @@ from seval.models.retry import RunStopped
 from seval.records import GenParams, TestCase, file_sha256, stable_hash
 from seval.redteam.base import REDTEAM_METHODS, Attempt, AttemptFailed, Models, RedteamMethod, RedteamSettings
 from seval.redteam.results import attempt_row, summarize
-from seval.runs.config import RUNS_DIR, _slug, default_max_tokens, load_cases, now
+from seval.runs.config import (
+    RUNS_DIR,
+    Advance,
+    ProgressFactory,
+    _slug,
+    default_max_tokens,
+    load_cases,
+    no_progress,
+    now,
+)
 from seval.runs.folder import REDTEAM, RESULTS, RUN_META, STORE, SUMMARY, write_json
 
 DEFAULT_METHODS = ("pair", "tap", "crescendo")
@@ -112,7 +121,8 @@ def _models(config: RedteamConfig, policy: Any) -> tuple[Any, Any, Any, list[Any
     critic = config.critic if isinstance(config.critic, Critic) else resolve_critic(config.critic, policy=policy)
     if (config.price_in is None) != (config.price_out is None):
         raise SevalError("give both --price-in and --price-out (USD per 1M input / output tokens)")
-    price = Price(config.price_in, config.price_out) if config.price_in is not None else None
+    price = (Price(config.price_in, config.price_out)
+             if config.price_in is not None and config.price_out is not None else None)
     # concurrency per endpoint: the backend's own default (in-process models: one at a time)
     return (policy.wrap(target, "target", None, price), policy.wrap(attacker, "attacker"), critic,
             [target] if attacker is target else [target, attacker])
@@ -127,7 +137,7 @@ def attempt_key(method: RedteamMethod, models: Models) -> str:
 
 
 async def _one(att: Attempt, method: RedteamMethod, slots: asyncio.Semaphore,
-               on_done: Callable[[], None] | None) -> tuple[dict[str, Any] | None, RunStopped | None]:
+               on_done: Advance | None) -> tuple[dict[str, Any] | None, RunStopped | None]:
     async with slots:
         try:
             await method.run(att)
@@ -141,9 +151,10 @@ async def _one(att: Attempt, method: RedteamMethod, slots: asyncio.Semaphore,
     return row, None
 
 
-async def arun_redteam(config: RedteamConfig, on_done: Callable[[], None] | None = None,
+async def arun_redteam(config: RedteamConfig, progress: ProgressFactory | None = None,
                        on_event: Callable[[str], None] | None = None) -> RedteamResult:
-    """Run `config`: redteam.jsonl, summary.json and run.json in the output folder (resumed from its store)."""
+    """Run `config`: redteam.jsonl, summary.json and run.json in the output folder (resumed from its store).
+    `progress(total, label)` (seval.runs.config.ProgressFactory) counts finished attempts."""
     from seval.io import read_cases, starter_path
     from seval.models.budget import PriceTable
     from seval.models.policy import CallPolicy
@@ -182,9 +193,10 @@ async def arun_redteam(config: RedteamConfig, on_done: Callable[[], None] | None
     slots = asyncio.Semaphore(config.concurrency)
     results: list[tuple[dict[str, Any] | None, RunStopped | None]] = []
     try:
-        jobs = [_one(Attempt(c, m.name, keys[m.name], models, store), m, slots, on_done)
-                for c in cases for m in methods]
-        results = await _gather_stopping(jobs, policy)
+        with (progress or no_progress)(len(cases) * len(methods), f"red team {tspec}") as advance:
+            jobs = [_one(Attempt(c, m.name, keys[m.name], models, store), m, slots, advance)
+                    for c in cases for m in methods]
+            results = await _gather_stopping(jobs, policy)
     finally:
         store.close()
         for b in backends:
@@ -230,6 +242,7 @@ async def _gather_stopping(jobs: list[Any], policy: Any) -> list[tuple[dict[str,
 
 
 def run_redteam(config: RedteamConfig, **kwargs: Any) -> RedteamResult:
+    """Synchronous `arun_redteam`."""
     from seval.runs.config import run_sync
 
     return run_sync(lambda: arun_redteam(config, **kwargs))

@@ -53,7 +53,7 @@ def load_all(paths: list[str | Path], max_examples: int = DEFAULT_MAX_EXAMPLES, 
         elif is_redteam_dir(p):
             red_paths.append(p)
         else:
-            raise SevalError(f"{p}: neither results.jsonl, redteam.jsonl nor study.json found")
+            raise SevalError(f"{p}: neither results.jsonl nor study.json found (nor a red-team redteam.jsonl)")
     n = len(run_paths) + len(red_paths)
     per_run = max(100, max_examples // max(1, n)) if max_examples else 0
     runs = [load_run(p, max_examples=per_run, taxonomy=taxonomy, seed=i) for i, p in enumerate(run_paths)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from seval.records import Message
 from seval.redteam.attacker import render
-from seval.redteam.base import REDTEAM_METHODS, Attempt, RedteamMethod, RedteamSettings, clip, score10
+from seval.redteam.base import REDTEAM_METHODS, Attempt, RedteamMethod, clip, score10
 
 #: attacker memory: the system prompt plus this many latest (proposal, feedback) rounds (small models, short context)
 KEEP_ROUNDS = 2
