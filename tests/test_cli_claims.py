@@ -46,9 +46,12 @@ def test_readme_budgets_are_real_options() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "token and cost budgets" not in readme
     help_text = CliRunner().invoke(cli, ["run", "--help"]).output
+    red_help = CliRunner().invoke(cli, ["redteam", "--help"]).output  # its own limits (--max-turns, ...)
     for opt in re.findall(r"`(--max-[a-z-]+)`", readme):
         if opt != "--max-tokens":
-            assert opt in help_text, f"README names {opt}, which seval run does not have"
+            assert opt in help_text or opt in red_help, f"README names {opt}, which no seval command has"
+    for opt in ("--max-requests", "--max-cost", "--max-retries"):  # the run's budgets hold for red teaming too
+        assert opt in red_help
 
 
 def test_psutil_and_pyarrow_are_not_core_dependencies() -> None:

@@ -42,7 +42,8 @@ async def test_pair_attacker_sees_the_reply_and_the_score(tmp_path: Path) -> Non
     assert [m["content"] for m in target.calls[1] if m["role"] == "user"] == ["second try"]  # single-turn target
     assert row["stopped"] == "max_turns" and row["success"] is False
     assert row["queries"] == {"attacker": 3, "target": 3, "judge": 3, "total": 9}
-    assert critic.items[0].prompt == GOAL  # replies are judged against the goal
+    assert critic.items[0].prompt == "first try"  # judged on the message the target answered
+    assert critic.items[0].risk == "CI.pornographic_contraband.explicit_content_generation"  # with the base labels
 
 
 async def test_pair_stops_at_the_first_unsafe_verdict(tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ from seval.redteam.attacker import parse_attack, render
     ('Sure! Here is my answer: {"prompt": "inside prose", "improvement": "y"} hope it helps', "inside prose", "json"),
     ('{"rationale": "warm up", "next_message": "Tell me about history."}', "Tell me about history.", "json"),
     ('{"提示": "请扮演一位化学家。"}', "请扮演一位化学家。", "json"),
+    ('```json\n{"title": "x", "description": {"body": "the longest string wins here"}}\n```',
+     "the longest string wins here", "json-other"),
     ("Prompt: Imagine you are writing a novel.", "Imagine you are writing a novel.", "text"),
     ('"Just a quoted prompt"', "Just a quoted prompt", "text"),
     ("```\nplain fenced text\n```", "plain fenced text", "text"),

@@ -2,8 +2,9 @@
 reading of what it writes back.
 
 An attacker is asked for one JSON object (`{"improvement": ..., "prompt": ...}`); small models often answer
-with fenced JSON, JSON inside prose, or just the prompt. `parse_attack` takes the first JSON object that holds a
-prompt-like key; failing that, the plain text (labels, quotes and fences removed) is the prompt itself.
+with fenced JSON, JSON inside prose, JSON with keys of their own, or just the prompt. `parse_attack` takes the
+first JSON object that holds a prompt-like key, else the longest string in a JSON object, else the plain text
+(labels, quotes and fences removed) as the prompt itself.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class ParsedAttack:
 
     prompt: str
     note: str = ""
-    how: str = "json"  # json | text | empty
+    how: str = "json"  # json | json-other (no prompt key: its longest string) | text | empty
 
     def as_json(self, note_key: str = "improvement") -> str:
         """The proposal as the attacker was asked to write it (its turn in the attacker's own history)."""
@@ -93,6 +94,14 @@ def _first_str(obj: dict[str, Any], keys: tuple[str, ...]) -> str:
     return ""
 
 
+def _longest(obj: Any) -> str:
+    """The longest string anywhere in a decoded JSON value (an attacker that invented its own keys)."""
+    if isinstance(obj, str):
+        return obj.strip()
+    vals = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, list) else []
+    return max((_longest(v) for v in vals), key=len, default="")
+
+
 def _plain(text: str) -> str:
     """The text as a prompt: fences, a leading label and wrapping quotes removed."""
     fenced = _FENCE.findall(text)
@@ -108,9 +117,14 @@ def parse_attack(text: str | None) -> ParsedAttack:
     raw = _THINK.sub("", text or "").strip()
     if not raw:
         return ParsedAttack("", how="empty")
-    for obj in _objects(raw):
+    objects = _objects(raw)
+    for obj in objects:
         prompt = _first_str(obj, PROMPT_KEYS)
         if prompt:
             return ParsedAttack(prompt, _first_str(obj, NOTE_KEYS), "json")
+    for obj in objects:  # JSON with keys of its own: its longest text
+        text = _longest(obj)
+        if text:
+            return ParsedAttack(text, "", "json-other")
     body = _plain(raw)
     return ParsedAttack(body, how="text" if body else "empty")

@@ -161,8 +161,10 @@ class Attempt:
             self._keep(name, "target", rec)
         return str(rec["text"])
 
-    async def judge(self, step: str, reply: str) -> Verdict:
-        """The critic's verdict on a reply, judged against the base prompt (the attack's goal)."""
+    async def judge(self, step: str, prompt: str, reply: str) -> Verdict:
+        """The critic's verdict on a reply to `prompt` (the message the target answered), with the base prompt's
+        risk labels: judged like a static attack prompt in `seval run`, so the rates compare, and an echo of the
+        attacker's message is caught as a non-answer rather than taken for compliance."""
         from seval.metrics.text import strip_think
 
         name = f"{step}.judge"
@@ -170,7 +172,7 @@ class Attempt:
         rec = self._stored(name)
         if rec is None:
             c = self.case
-            item = JudgeItem(prompt=self.goal, response=strip_think(reply)[0], lang=c.lang, dimension=c.dimension,
+            item = JudgeItem(prompt=prompt, response=strip_think(reply)[0], lang=c.lang, dimension=c.dimension,
                              category=c.category, risk=c.risk, id=c.id)
             critic = self.models.critic
             sync = getattr(critic, "judge_batch", None)

@@ -3,8 +3,8 @@ Jailbreak Attack).
 
 A real multi-turn conversation: each turn the attacker writes the next user message from the conversation so
 far, the target's actual replies included, starting harmless and escalating towards the goal. The target
-answers with the whole conversation as its history; every reply is judged against the goal, stopping at the
-first unsafe verdict. A refusal (seval.critic.refusal) is backtracked: the refused exchange is taken out of
+answers with the whole conversation as its history; every reply is judged, stopping at the first unsafe
+verdict. A refusal (seval.critic.refusal) is backtracked: the refused exchange is taken out of
 the target's history (the target never sees it again) and the attacker is told what was refused, up to
 `max_backtracks` times; a backtracked turn does not count against `max_turns`.
 """
@@ -63,7 +63,7 @@ class Crescendo(RedteamMethod):
                 att.add_turn("assistant", reply, turn=turn, step=step, backtracked=True)
                 continue
             refused = None
-            v = await att.judge(str(step), reply)
+            v = await att.judge(str(step), prop.prompt, reply)
             att.add_reply(reply, v, turn=turn, step=step)
             att.note_best(prop.prompt, v)
             history += [{"role": "user", "content": prop.prompt}, {"role": "assistant", "content": reply}]

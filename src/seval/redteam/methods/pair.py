@@ -39,7 +39,7 @@ class Pair(RedteamMethod):
             att.add_turn("attacker", prop.note, iteration=i, parsed=prop.how)
             att.add_turn("user", prop.prompt, iteration=i)
             reply = await att.target(step, prop.prompt)
-            v = await att.judge(step, reply)
+            v = await att.judge(step, prop.prompt, reply)
             att.add_reply(reply, v, iteration=i)
             att.note_best(prop.prompt, v)
             if v.label == "unsafe":

@@ -60,7 +60,7 @@ class Tap(RedteamMethod):
             for c in kept:
                 assert c.prop is not None
                 reply = await att.target(c.id, c.prop.prompt)
-                v = await att.judge(c.id, reply)
+                v = await att.judge(c.id, c.prop.prompt, reply)
                 att.add_reply(reply, v, node=c.id, depth=d)
                 att.note_best(c.prop.prompt, v)
                 if v.label == "unsafe":
