@@ -2,8 +2,9 @@
 
 summary.json: per method the attack success rate (unsafe / finished attempts) with its Wilson 95% interval,
 overall and per language; the mean queries to success (attacker, target and judge calls of the successful
-attempts); the calls per base prompt; why attempts stopped; plus the run's calls by role and the critic's
-recorded validation, as in a `seval run` summary.
+attempts); the calls per base prompt; why attempts stopped; plus the critic's recorded validation, as in a
+`seval run` summary, and `calls_by_role`: the requests this invocation sent per role (a re-run that replays
+stored steps sends none; the rows' `queries` count every step of an attempt, stored or new).
 """
 
 from __future__ import annotations
