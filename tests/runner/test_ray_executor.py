@@ -32,11 +32,18 @@ SEVAL = [sys.executable, "-c", "import sys; from seval.cli import main; sys.exit
 def ray_local() -> Iterator[str]:
     """One local Ray instance (2 CPUs, no dashboard) for the session; yields its address."""
     ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'seval[ray]')")
+    # a throw-away instance on 127.0.0.1: no auth token written to ~/.ray (the driver-kill test's CLI inherits it)
+    saved = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         yield ray.get_runtime_context().gcs_address
     finally:
         ray.shutdown()
+        if saved is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = saved
 
 
 def verdicts(path: Path) -> list[dict[str, Any]]:
@@ -49,9 +56,14 @@ def verdicts(path: Path) -> list[dict[str, Any]]:
 
 def stored(out: Path) -> tuple[int, int, int]:
     """(responses, distinct case ids, verdicts) in the run store, as a fresh process reads it."""
+    if not (out / "store.sqlite").exists():
+        return 0, 0, 0
     with sqlite3.connect(out / "store.sqlite") as db:
-        n, distinct = db.execute("SELECT COUNT(*), COUNT(DISTINCT case_id) FROM responses").fetchone()
-        (v,) = db.execute("SELECT COUNT(*) FROM verdicts").fetchone()
+        try:
+            n, distinct = db.execute("SELECT COUNT(*), COUNT(DISTINCT case_id) FROM responses").fetchone()
+            (v,) = db.execute("SELECT COUNT(*) FROM verdicts").fetchone()
+        except sqlite3.OperationalError:  # created, its tables not yet
+            return 0, 0, 0
     return n, distinct, v
 
 
@@ -193,7 +205,7 @@ def test_worker_killed_mid_run_loses_nothing(ray_local: str, fault: SpawnedServe
     killed = None
     deadline = time.time() + 120
     while t.is_alive() and time.time() < deadline:
-        if (out / "store.sqlite").exists() and stored(out)[0] >= 60:
+        if stored(out)[0] >= 60:
             pids = ray_workers_of_this_process()
             if pids:
                 killed = pids[0]
@@ -226,12 +238,14 @@ def test_driver_killed_rerun_sends_only_the_rest(ray_local: str, fault: SpawnedS
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + 120
     try:
-        while not ((out / "store.sqlite").exists() and stored(out)[0] >= 100):
+        while stored(out)[0] < 100:
             assert proc.poll() is None, "the run ended before it could be killed"
             assert time.time() < deadline
             time.sleep(0.02)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
+        if proc.poll() is None:
+            proc.kill()
         proc.wait(10)
     # the driver's workers die with it (Ray ends a dead driver's actors): wait until the server is quiet
     last, quiet_since = -1, time.time()

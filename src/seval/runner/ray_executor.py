@@ -104,19 +104,26 @@ class RayExecutor(Executor):
         self.run_info: dict[str, Any] = {}
 
     # ---- the pool -----------------------------------------------------------------------------------------
-    def _start(self, critic_hash: str) -> None:
-        """Start (or join) Ray and the worker pool; blocking, run in a thread."""
+    def _init(self) -> None:
+        """Start a local Ray instance or join the cluster at `address` (in the calling thread: Ray sets its
+        signal handlers in the main one); a process already connected to Ray keeps its connection."""
         ray = self.ray
-        t0 = time.perf_counter()
-        dashboard = None
-        if not ray.is_initialized():
-            ctx = ray.init(address=self.address, log_to_driver=False, ignore_reinit_error=True)
-            self._started_ray = True
-            dashboard = getattr(ctx, "dashboard_url", None)
-        elif self.address:
-            raise SevalError("Ray is already initialised in this process: give no --ray-address")
+        if ray.is_initialized():
+            if self.address:
+                raise SevalError("Ray is already initialised in this process: give no --ray-address")
+            return
+        try:
+            ctx = ray.init(address=self.address, log_to_driver=False)
+        except ConnectionError as exc:
+            raise SevalError(f"cannot join the Ray cluster at {self.address}: {exc}") from None
+        self._started_ray = True
+        dashboard = getattr(ctx, "dashboard_url", None)
         if dashboard and self.on_event:
             self.on_event(f"Ray dashboard: http://{dashboard}")
+
+    def _start(self, critic_hash: str) -> None:
+        """Start the worker pool and wait until every worker has built its models; blocking (in a thread)."""
+        ray = self.ray
         opts = actor_options(self.backend)
         in_process = is_in_process(self.backend)
         total = self.concurrency
@@ -145,7 +152,7 @@ class RayExecutor(Executor):
             self._rss[info["id"]] = info["peak_rss_mb"]
         self.run_info.update({"kind": "ray", "workers": n, "concurrency_per_worker": per,
                               "batch": self.batch_size, "batches_per_worker": self.per_actor,
-                              "actor_options": opts, "startup_s": round(time.perf_counter() - t0, 3),
+                              "actor_options": opts,
                               "nodes": sorted({i["node"] for i in infos}),
                               "address": self.address or ("local" if self._started_ray else "joined")})
 
@@ -253,7 +260,10 @@ class RayExecutor(Executor):
         critic_hash = (await asyncio.to_thread(self.critic.config_hash)) if self.critic is not None else ""
         tick: asyncio.Task[None] | None = None
         try:
+            t_start = time.perf_counter()
+            self._init()
             await asyncio.to_thread(self._start, critic_hash)
+            self.run_info["startup_s"] = round(time.perf_counter() - t_start, 3)
 
             async def ticker() -> None:
                 while set_info is not None:
