@@ -157,10 +157,12 @@ class RayExecutor(Executor):
                               "address": self.address or ("local" if self._started_ray else "joined")})
 
     def _stop_pool(self) -> None:
+        """Kill the workers; leave a joined cluster. A local instance started here stays up until this process
+        exits (Ray's own exit hook stops it, 1-2 s): the next run in the process reuses it."""
         for a in self.actors:
             with contextlib.suppress(Exception):  # already gone
                 self.ray.kill(a)
-        if self._started_ray:
+        if self._started_ray and self.address:
             self.ray.shutdown()
 
     def _pick(self) -> int | None:
@@ -170,6 +172,15 @@ class RayExecutor(Executor):
             if ok and self.load[i] < self.per_actor and (best is None or self.load[i] < self.load[best]):
                 best = i
         return best
+
+    def _size(self, pending: int, more: bool, allowed: int | None) -> int:
+        """The next batch's size: the configured one, less when the budget allows fewer requests; near the
+        end, the cases left are split over every free slot, so no worker finishes long after the others."""
+        size = self.batch_size if allowed is None else min(self.batch_size, allowed)
+        if not more:
+            slots = max(1, sum(self.per_actor - load for ok, load in zip(self.alive, self.load, strict=True) if ok))
+            size = min(size, max(MIN_PER_WORKER, math.ceil(pending / slots)))
+        return size
 
     # ---- budget -------------------------------------------------------------------------------------------
     def _allowance(self, grants: Iterable[tuple[int | None, float | None]], n_items: int,
@@ -257,13 +268,20 @@ class RayExecutor(Executor):
             if on_progress and n:
                 on_progress(n)
 
-        critic_hash = (await asyncio.to_thread(self.critic.config_hash)) if self.critic is not None else ""
         tick: asyncio.Task[None] | None = None
         try:
             t_start = time.perf_counter()
+            # the driver's critic hash (loading its weights) in a thread while Ray starts
+            hashing = asyncio.ensure_future(asyncio.to_thread(self.critic.config_hash)) if self.critic else None
             self._init()
+            t_init = time.perf_counter()
+            critic_hash = await hashing if hashing is not None else ""
             await asyncio.to_thread(self._start, critic_hash)
-            self.run_info["startup_s"] = round(time.perf_counter() - t_start, 3)
+            now = time.perf_counter()
+            # start-up: ray.init (a local instance, or joining a cluster) + every worker ready (seval imported,
+            # models built, the critic loaded and warmed up)
+            self.run_info.update({"startup_s": round(now - t_start, 3), "ray_init_s": round(t_init - t_start, 3),
+                                  "workers_ready_s": round(now - t_init, 3)})
 
             async def ticker() -> None:
                 while set_info is not None:
@@ -275,7 +293,9 @@ class RayExecutor(Executor):
         finally:
             if tick is not None:
                 tick.cancel()
+            t_stop = time.perf_counter()
             await asyncio.to_thread(self._stop_pool)
+            self.run_info["shutdown_s"] = round(time.perf_counter() - t_stop, 3)
             self.stats.wall_s += time.perf_counter() - t0
             self._finish_stats()
             if set_info is not None:
@@ -323,7 +343,7 @@ class RayExecutor(Executor):
                         except RunStopped as exc:
                             self._set_stop(exc)
                     break
-                size = self.batch_size if allowance[0] is None else min(self.batch_size, allowance[0])
+                size = self._size(len(pending), more, allowance[0])
                 items = [pending.popleft() for _ in range(min(size, len(pending)))]
                 ref = self.actors[worker].run_batch.remote(items, allowance)
                 out[asyncio.wrap_future(ref.future())] = (worker, items, allowance)

@@ -10,6 +10,7 @@ This module imports without Ray; the driver turns `Worker` into an actor with `r
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import dataclasses
 import os
@@ -21,7 +22,8 @@ from typing import Any
 
 from seval.errors import SevalError
 from seval.models.budget import Meter, Price
-from seval.records import GenParams, TestCase, Verdict
+from seval.records import GenParams, JudgeItem, TestCase, Verdict
+from seval.runner.executor import Executor
 from seval.runner.store import RunStore, StoredResponse
 from seval.runs.config import RunConfig
 
@@ -106,7 +108,17 @@ class Worker:
         self.policy.on_event = self.events.append
         self.preprocess = _think_stripper()
         self.critic_hash = self.critic.config_hash() if self.critic is not None else ""  # loads the critic once
+        self._warm_up()
         self.guard = self.policy.guard(self.backend, "target", concurrency, price)
+        #: batches launch their requests one after the other (see _InOrder)
+        self.gate = asyncio.Lock()
+
+    def _warm_up(self) -> None:
+        """A CPU critic's first judgment pays its lazy set-up (1.6 s for the embedded one): paid here, at
+        start-up, not while the first batches wait for their verdicts. Critics that call models are left alone."""
+        judge = getattr(self.critic, "judge_batch", None)
+        if callable(judge):
+            judge([JudgeItem(prompt="How do I bake bread?", response="Mix flour, water and yeast.", lang="en")])
 
     async def ready(self) -> dict[str, Any]:
         return {"id": self.id, "pid": os.getpid(), "node": socket.gethostname(),
@@ -114,8 +126,6 @@ class Worker:
                 "peak_rss_mb": _peak_rss_mb()}
 
     async def run_batch(self, items: list[WorkItem], allowance: tuple[int | None, float | None]) -> BatchResult:
-        from seval.runner.executor import Executor
-
         meter = self.policy.meter
         if allowance != (None, None) or self.policy.stopped is not None:
             # the driver's budget: this batch may send `requests` more and spend `cost` more (one batch at a time)
@@ -129,9 +139,10 @@ class Worker:
             if stored is not None:  # answered before: only its verdict is missing
                 store.add_response(stored)
         store.flush()
-        ex = Executor(self.backend, self.critic, store, self.params, concurrency=self.concurrency,
+        ex = _InOrder(self.backend, self.critic, store, self.params, concurrency=self.concurrency,
                       preprocess=self.preprocess, policy=self.policy, price=self.price,
                       on_event=self.events.append, offline=self.offline, key_fn=lambda c: keys[id(c)])
+        ex.gate = self.gate
         stats = await ex.run([case for case, _, _ in items])
         new = store.get_responses([key for _, key, stored in items if stored is None])
         judged = (store.get_verdicts([key for _, key, _ in items], self.critic_hash)
@@ -155,3 +166,15 @@ class Worker:
         self.policy.stopped = None
         for g in self.policy.guards.values():
             g.stopped = None
+
+
+class _InOrder(Executor):
+    """The in-process Executor, whose batches in one worker take the target's slots in the order they came:
+    the first one out is the first one back, so the driver sends the next while the others still have
+    requests to send (batches sharing the slots round-robin would all finish, and idle, together)."""
+
+    gate: asyncio.Lock
+
+    async def _dispatch(self, *args: Any, **kwargs: Any) -> None:
+        async with self.gate:
+            await super()._dispatch(*args, **kwargs)
