@@ -74,11 +74,15 @@ def verdicts(path: Path) -> list[tuple[Any, ...]]:
 
 
 def run_child(url: str, bench: Path, out: Path, critic: str, executor: str) -> dict[str, Any]:
+    t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, __file__, "--child", url, str(bench), str(out), critic, executor],
                           capture_output=True, text=True, check=False)
+    process_s = time.perf_counter() - t0  # the whole process: interpreter, imports, the run, Ray's exit hook
     if proc.returncode != 0:
         raise SystemExit(f"child failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    r: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    r["process_s"] = process_s
+    return r
 
 
 def main() -> None:
@@ -116,7 +120,7 @@ def main() -> None:
                                  f"{info['store_rows']} rows committed in {info['store_commit_s']:.3f} s "
                                  f"({info['store_rows_per_s']} rows/s); workers' peak RSS "
                                  f"{info['worker_peak_rss_mb']:.0f} MB")
-                    line += (f"; driver peak RSS {r['driver_peak_rss_mb']:.0f} MB, with all its processes "
+                    line += (f"; whole process {r['process_s']:.2f} s; driver peak RSS {r['driver_peak_rss_mb']:.0f} MB, with all its processes "
                              f"{r['total_peak_rss_mb']:.0f} MB; states {r['states']}; requests {r['requests']}")
                     print(line, flush=True)
                 same = res["ray"]["verdicts"] == res["local"]["verdicts"]
