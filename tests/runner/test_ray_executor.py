@@ -91,6 +91,20 @@ def test_missing_ray_is_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
         import_ray()
 
 
+def test_cli_without_ray_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from seval.cli import cli
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    res = CliRunner().invoke(cli, ["run", "--executor", "ray", "--target", "openai-compatible:http://127.0.0.1:9/v1#x",
+                                   "--out", str(tmp_path / "run"), "--quiet"])
+    assert isinstance(res.exception, SevalError) and "pip install 'seval[ray]'" in str(res.exception)
+    assert not (tmp_path / "run").exists()  # nothing was started
+    res = CliRunner().invoke(cli, ["critic", "judge", "--in", str(tmp_path / "x.jsonl"), "--executor", "ray"])
+    assert isinstance(res.exception, SevalError) and "--run RUN_DIR" in str(res.exception)
+
+
 def test_executor_option_checked() -> None:
     with pytest.raises(SevalError, match="unknown executor"):
         RunConfig(executor="spark").check()

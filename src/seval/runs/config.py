@@ -86,6 +86,10 @@ class RunConfig:
             raise SevalError(f"unknown executor {self.executor!r}; valid: {', '.join(EXECUTORS)}")
         if self.executor != "ray" and (self.ray_address or self.ray_workers or self.ray_batch):
             raise SevalError("--ray-address, --ray-workers and --ray-batch need --executor ray")
+        if self.executor == "ray":
+            from seval.runner.ray_executor import import_ray
+
+            import_ray()  # not installed: the one-line hint, before any model is built
         if self.timeout is not None and self.timeout <= 0:
             raise SevalError(f"--timeout must be > 0 seconds, got {self.timeout}")
         if (self.price_in is None) != (self.price_out is None):
