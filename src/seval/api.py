@@ -48,7 +48,8 @@ async def arun_benchmark(target: str | Any = DEFAULT_TARGET, bench: str | Path |
     """`seval run`: run `bench` (default: the starter benchmark) against `target`, judge it, write a run folder.
 
     `options` are RunConfig's fields (critic, out, concurrency, limit, lang, defense, params, retry_errors,
-    timeout, max_retries, max_requests, max_cost, prices, price_in, price_out, max_wait, model_options).
+    timeout, max_retries, max_requests, max_cost, prices, price_in, price_out, max_wait, model_options;
+    executor="ray" with ray_address, ray_workers, ray_batch to spread the work over Ray workers).
     """
     config = RunConfig(target=target, bench=bench, **options)
     return await execute(config, progress=progress_factory(progress), on_event=_stderr_event)
@@ -69,10 +70,14 @@ def _critic(critic: str | Any | None, options: dict[str, Any] | None) -> Any:
 
 
 def rejudge_run(run_dir: str | Path, critic: str | Any | None = None, out: str | Path | None = None,
-                progress: bool | ProgressFactory = False, options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """`seval critic judge --run DIR`: re-judge a run's stored responses; returns what was done."""
+                progress: bool | ProgressFactory = False, options: dict[str, Any] | None = None,
+                **where: Any) -> dict[str, Any]:
+    """`seval critic judge --run DIR`: re-judge a run's stored responses; returns what was done.
+
+    `where`: executor ("local" or "ray"), ray_address, ray_workers (RunConfig's fields)."""
     judge = _critic(critic, options)
-    res = run_sync(lambda: rejudge(run_dir, judge, out, progress_factory(progress)))
+    res = run_sync(lambda: rejudge(run_dir, judge, out, progress_factory(progress), critic_options=options,
+                                   **where))
     counts = res.summary["counts"]
     labels = {k: counts[k] for k in ("safe", "unsafe", "invalid") if counts.get(k)}
     for status in ("error", "content_filter"):

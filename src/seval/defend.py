@@ -50,18 +50,22 @@ def run_defend(target: str, constitution: str, bench: str | None = None, modes: 
                critic: str | None = None, check_critic: str | None = None, limit: int | None = None,
                sample: int | None = None, lang: str | None = None, out: str | Path | None = None,
                benign: str = "all", benign_limit: int | None = None, params: GenParams | None = None,
-               concurrency: int | None = None, progress: bool | ProgressFactory | None = None) -> dict[str, Any]:
-    """Run the benchmark without and with the defense, measure over-refusal, write and return defense.json."""
+               concurrency: int | None = None, progress: bool | ProgressFactory | None = None,
+               **where: Any) -> dict[str, Any]:
+    """Run the benchmark without and with the defense, measure over-refusal, write and return defense.json.
+
+    `where`: executor ("local" or "ray"), ray_address, ray_workers: where the two runs' work is done."""
     factory = progress_factory(progress)
     return run_sync(lambda: arun_defend(target, constitution, bench, modes, critic, check_critic, limit, sample,
-                                        lang, out, benign, benign_limit, params, concurrency, factory))
+                                        lang, out, benign, benign_limit, params, concurrency, factory, **where))
 
 
 async def arun_defend(target: str, constitution: str, bench: str | None = None, modes: str = "system",
                       critic: str | None = None, check_critic: str | None = None, limit: int | None = None,
                       sample: int | None = None, lang: str | None = None, out: str | Path | None = None,
                       benign: str = "all", benign_limit: int | None = None, params: GenParams | None = None,
-                      concurrency: int | None = None, progress: ProgressFactory | None = None) -> dict[str, Any]:
+                      concurrency: int | None = None, progress: ProgressFactory | None = None,
+                      **where: Any) -> dict[str, Any]:
     """`run_defend` in one event loop: two pipeline runs, the routing check and the over-refusal measurement."""
     from seval.defense.spec import resolve_defense
 
@@ -77,7 +81,7 @@ async def arun_defend(target: str, constitution: str, bench: str | None = None, 
     # in-process models get 128 tokens here (a defended answer needs room to refuse politely), remote 256
     params = params or GenParams(max_tokens=128 if default_max_tokens(target) == LOCAL_MAX_TOKENS else 256)
     common: dict[str, Any] = dict(target=target, bench=bench_used, critic=critic, concurrency=concurrency,
-                                  limit=limit, lang=lang, params=params)
+                                  limit=limit, lang=lang, params=params, **where)
     base = await execute(RunConfig(out=out_dir / "without", **common), progress=progress)
     withd = await execute(RunConfig(out=out_dir / "with", defense=spec, **common), progress=progress)
     base_rows, def_rows = base.rows, withd.rows

@@ -12,6 +12,8 @@ from typing import IO, Any
 
 import click
 
+from seval.commands.options import executor_options
+
 
 def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
     """`-o concurrency=16 -o fallback=openai:gpt-4o-mini` -> critic options (seval.spec's value typing)."""
@@ -161,8 +163,9 @@ def read_pairs(fh: IO[str], source: str) -> list[tuple[dict[str, Any], Any]]:
               help="Re-judge the responses stored in a run directory (the target is not queried again).")
 @click.option("-o", "--option", "options", multiple=True, help="Critic option key=value (e.g. concurrency=16).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@executor_options
 def judge_cmd(critic_spec: str | None, in_file: str | None, out_file: str | None, run_dir: Path | None,
-              options: tuple[str, ...], quiet: bool) -> None:
+              options: tuple[str, ...], quiet: bool, **where: Any) -> None:
     """Judge (prompt, response) pairs from a file or stdin, or re-judge an existing run with another critic."""
     from seval.critic.base import resolve_critic
     from seval.errors import SevalError
@@ -173,12 +176,16 @@ def judge_cmd(critic_spec: str | None, in_file: str | None, out_file: str | None
         if sys.stdin.isatty():
             raise SevalError("nothing to judge: pass --in FILE (JSONL with prompt and response), --in - or --run RUN_DIR")
         in_file = "-"
+    if run_dir is None and (where["executor"] != "local" or any(where[k] for k in ("ray_address", "ray_workers",
+                                                                                   "ray_batch"))):
+        raise SevalError("--executor and the --ray-* options apply to re-judging a run (--run RUN_DIR)")
     critic = resolve_critic(critic_spec, **_parse_options(options))
 
     if run_dir is not None:
         from seval.api import rejudge_run
 
-        click.echo(json.dumps(rejudge_run(run_dir, critic, out_file, progress=not quiet), ensure_ascii=False))
+        click.echo(json.dumps(rejudge_run(run_dir, critic, out_file, progress=not quiet,
+                                          options=_parse_options(options), **where), ensure_ascii=False))
         return
 
     assert in_file is not None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
 from seval.api import DEFAULT_TARGET
+from seval.commands.options import executor_options
 
 
 @click.command("defend")
@@ -32,10 +34,11 @@ from seval.api import DEFAULT_TARGET
 @click.option("--concurrency", type=click.IntRange(1, 4096), default=None, help="Requests in flight.")
 @click.option("--json", "as_json", is_flag=True, help="Print defense.json instead of tables.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@executor_options
 def defend_cmd(target: str, constitution: str, bench: str | None, modes: str, critic: str | None,
                check_critic: str | None, limit: int | None, sample: int | None, lang: str | None, out: str | None,
                benign: str, benign_limit: int | None, max_tokens: int | None, concurrency: int | None,
-               as_json: bool, quiet: bool) -> None:
+               as_json: bool, quiet: bool, **where: Any) -> None:
     """Run the benchmark with and without the constitutional defense on the same target.
 
     Reports safety and attack success per dimension and attack with the paired gain and its 95% interval,
@@ -53,7 +56,7 @@ def defend_cmd(target: str, constitution: str, bench: str | None, modes: str, cr
     rep = run_defend(target, constitution=constitution, bench=bench, modes=modes, critic=critic,
                      check_critic=check_critic, limit=limit, sample=sample, lang=lang, out=out, benign=benign,
                      benign_limit=benign_limit, params=GenParams(max_tokens=max_tokens), concurrency=concurrency,
-                     progress=not quiet)
+                     progress=not quiet, **where)
     if as_json:
         click.echo(json.dumps(rep, ensure_ascii=False, indent=2))
         return

@@ -60,3 +60,25 @@ def usage_line(stats: dict[str, Any]) -> str:
     if states:
         line += "\nstates: " + ", ".join(f"{k} {v}" for k, v in sorted(states.items()))
     return line
+
+
+# ---- where the work runs (seval run, seval defend, seval critic judge --run) --------------------------------
+
+
+def executor_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """`--executor local|ray`, `--ray-address`, `--ray-workers`, `--ray-batch`: keyword arguments named like RunConfig's."""
+    opts = [
+        click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                     help="local: this process; ray: batches spread over Ray worker actors (pip install "
+                          "'seval[ray]'), the same run folder and verdicts."),
+        click.option("--ray-address", default=None,
+                     help="Ray cluster to join (auto, or HOST:PORT); default: start a local Ray instance."),
+        click.option("--ray-workers", type=click.IntRange(1), default=None,
+                     help="Worker actors (default: as many as the cluster's CPUs, or GPUs for GPU backends, allow)."),
+        click.option("--ray-batch", type=click.IntRange(1), default=None,
+                     help="Cases per batch sent to a worker (default: 2 x its concurrency); a killed driver "
+                          "redoes at most 3 batches per worker."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f

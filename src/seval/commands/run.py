@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from seval.api import DEFAULT_TARGET
-from seval.commands.options import runner_options, usage_line
+from seval.commands.options import executor_options, runner_options, usage_line
 
 
 @click.command("run")
@@ -32,6 +32,7 @@ from seval.commands.options import runner_options, usage_line
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON instead of tables.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @runner_options
+@executor_options
 def run_cmd(target: str, bench: str | None, critic: str | None, out: str | None, concurrency: int | None,
             limit: int | None, lang: str | None, defense: str | None, temperature: float, top_p: float,
             max_tokens: int | None, seed: int, system_prompt: str | None, retry_errors: bool, as_json: bool,

@@ -25,6 +25,10 @@ class ModelBackend(ABC):
     max_batch: int = 1
     #: how many requests may be in flight at once (remote endpoints: many; in-process models: 1)
     default_concurrency: int = 8
+    #: Ray resources one worker actor of this backend needs under `--executor ray` (e.g. {"num_gpus": 1});
+    #: {}: one CPU. Each worker builds the backend from its spec once (construction must not load weights
+    #: before the first call: the driver builds one too, for its spec and hash)
+    ray_actor_options: dict[str, Any] = {}  # noqa: RUF012  (read-only, per class)
 
     def __init__(self, spec: str) -> None:
         self.spec = spec

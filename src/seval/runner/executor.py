@@ -337,22 +337,11 @@ class Executor:
         if self.critic is not None and have:
             critic_hash = await self._critic_hash if self._critic_hash is not None else self.critic.config_hash()
             judged = self.store.get_verdicts([k for k in keys if k in have], critic_hash)
-        todo: list[tuple[TestCase, str]] = []
-        for case, key in zip(chunk, keys, strict=True):
-            self.stats.total += 1
-            r = have.get(key)
-            if r is None:
-                todo.append((case, key))
-                continue
-            self.stats.cached += 1
-            self.stats.states[r.status] += 1
-            if r.error_kind:
-                self.stats.errors[r.error_kind] += 1
-            # a stored `invalid` verdict is no judgment: the same command judges that response again
-            if r.status == "ok" and self.critic is not None and (key not in judged or not judged[key].is_valid):
-                await judge_q.put((case, key, r.text or ""))
-            else:
-                done()
+        todo, to_judge, finished = self.sort(chunk, keys, have, judged)
+        for entry in to_judge:
+            await judge_q.put(entry)
+        if finished:
+            done(finished)
         if self.offline and todo:
             self.stats.not_run += len(todo)
             done(len(todo))
@@ -366,6 +355,31 @@ class Executor:
                 self.stats.not_run += len(todo) - i
                 done(len(todo) - i)
                 return
+
+    def sort(self, chunk: list[TestCase], keys: list[str], have: dict[str, StoredResponse],
+             judged: dict[str, Verdict]) -> tuple[list[tuple[TestCase, str]], list[tuple[TestCase, str, str]], int]:
+        """What a chunk needs, given the store: (to send, stored answers to judge, how many are finished).
+
+        Stored responses count as cached in the stats. The Ray executor sorts its chunks with this too."""
+        todo: list[tuple[TestCase, str]] = []
+        to_judge: list[tuple[TestCase, str, str]] = []
+        finished = 0
+        for case, key in zip(chunk, keys, strict=True):
+            self.stats.total += 1
+            r = have.get(key)
+            if r is None:
+                todo.append((case, key))
+                continue
+            self.stats.cached += 1
+            self.stats.states[r.status] += 1
+            if r.error_kind:
+                self.stats.errors[r.error_kind] += 1
+            # a stored `invalid` verdict is no judgment: the same command judges that response again
+            if r.status == "ok" and self.critic is not None and (key not in judged or not judged[key].is_valid):
+                to_judge.append((case, key, r.text or ""))
+            else:
+                finished += 1
+        return todo, to_judge, finished
 
     async def _launch(self, item: Callable[..., Any], case: TestCase, key: str, tasks: set[asyncio.Task[None]],
                       check_budget: bool) -> bool:

@@ -27,6 +27,8 @@ NO_CRITIC = "none"
 #: answer length caps: CPU-bound in-process models get a shorter one so the default run stays a few minutes
 LOCAL_MAX_TOKENS = 64
 REMOTE_MAX_TOKENS = 256
+#: where a run's work is done: in this process ("local") or spread over Ray workers ("ray")
+EXECUTORS = ("local", "ray")
 
 
 def default_max_tokens(target: str) -> int:
@@ -71,9 +73,23 @@ class RunConfig:
     price_in: float | None = None
     price_out: float | None = None
     max_wait: float = 900.0
+    # ---- where the work runs (seval.runner.ray_executor) ----
+    #: "local": this process's event loop; "ray": batches spread over a pool of Ray actors
+    executor: str = "local"
+    ray_address: str | None = None  # None: start a local Ray instance; "auto" or HOST:PORT: join that cluster
+    ray_workers: int | None = None  # worker actors; None: as many as the cluster's CPUs (or GPUs) allow
+    ray_batch: int | None = None  # cases per batch sent to a worker; None: 2 x the worker's concurrency
 
     def check(self) -> None:
         """One-line errors for bad values, before anything is loaded."""
+        if self.executor not in EXECUTORS:
+            raise SevalError(f"unknown executor {self.executor!r}; valid: {', '.join(EXECUTORS)}")
+        if self.executor != "ray" and (self.ray_address or self.ray_workers or self.ray_batch):
+            raise SevalError("--ray-address, --ray-workers and --ray-batch need --executor ray")
+        if self.executor == "ray":
+            from seval.runner.ray_executor import import_ray
+
+            import_ray()  # not installed: the one-line hint, before any model is built
         if self.timeout is not None and self.timeout <= 0:
             raise SevalError(f"--timeout must be > 0 seconds, got {self.timeout}")
         if (self.price_in is None) != (self.price_out is None):

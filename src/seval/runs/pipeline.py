@@ -56,20 +56,16 @@ class _Plan:
     policy: Any = None
     #: counts (and validates) the cases without the work `cases` may do (tagging); None: counts `cases()`
     count: Callable[[], int] | None = None
+    #: how a worker process rebuilds backend and critic (seval.runner.ray_worker.Recipe); None: not possible
+    recipe: Any = None
 
 
-def _plan(config: RunConfig) -> _Plan:
+def build_models(config: RunConfig, policy: Any) -> tuple[Any, Any]:
+    """The run's target (defense applied) and critic, built through `policy`: THE place a run's models are
+    made, in this process or in a Ray worker from the same config."""
     from seval.critic.base import Critic, resolve_critic
-    from seval.io import read_cases, starter_path
     from seval.models.base import ModelBackend, resolve_model
-    from seval.models.budget import PriceTable
-    from seval.models.policy import CallPolicy
 
-    config.check()
-    params = config.params or GenParams()
-    bench_path = Path(config.bench) if config.bench else starter_path()
-    if not bench_path.exists():
-        raise SevalError(f"benchmark file not found: {bench_path}")
     target = config.target
     model_options = dict(config.model_options or {})
     if config.timeout is not None:
@@ -78,10 +74,6 @@ def _plan(config: RunConfig) -> _Plan:
                              "backend object passed as target")
         model_options["timeout"] = config.timeout  # the backend takes it as an option (in-process ones reject it)
     backend = target if isinstance(target, ModelBackend) else resolve_model(target, **model_options)
-    target_spec = backend.spec
-    policy = CallPolicy.from_limits(max_retries=config.max_retries, max_requests=config.max_requests,
-                                    max_cost=config.max_cost, prices=PriceTable.load(config.prices),
-                                    max_wait=config.max_wait)
     if config.defense:
         from seval.defense import resolve_defense
 
@@ -89,6 +81,30 @@ def _plan(config: RunConfig) -> _Plan:
     # critic "none": responses only (a bench baseline, or judging later with `seval critic judge --run`)
     judge = (None if config.critic == NO_CRITIC else
              config.critic if isinstance(config.critic, Critic) else resolve_critic(config.critic, policy=policy))
+    return backend, judge
+
+
+def run_policy(config: RunConfig) -> Any:
+    """The call policy the run's limits describe (one per process: the driver's, or a Ray worker's)."""
+    from seval.models.budget import PriceTable
+    from seval.models.policy import CallPolicy
+
+    return CallPolicy.from_limits(max_retries=config.max_retries, max_requests=config.max_requests,
+                                  max_cost=config.max_cost, prices=PriceTable.load(config.prices),
+                                  max_wait=config.max_wait)
+
+
+def _plan(config: RunConfig) -> _Plan:
+    from seval.io import read_cases, starter_path
+
+    config.check()
+    params = config.params or GenParams()
+    bench_path = Path(config.bench) if config.bench else starter_path()
+    if not bench_path.exists():
+        raise SevalError(f"benchmark file not found: {bench_path}")
+    policy = run_policy(config)
+    backend, judge = build_models(config, policy)
+    target_spec = backend.spec
     out_dir = Path(config.out) if config.out else default_out_dir(target_spec, str(config.bench) if config.bench
                                                                   else None, config.defense)
 
@@ -107,7 +123,12 @@ def _plan(config: RunConfig) -> _Plan:
         "critic_hash": None,
         "defense": config.defense, "params": params.to_dict(), "started": now(),
     }
-    return _Plan(backend, judge, out_dir, cases, meta, policy=policy, count=count)
+    recipe = None
+    if config.executor == "ray":
+        from seval.runner.ray_worker import Recipe
+
+        recipe = Recipe.for_run(config)
+    return _Plan(backend, judge, out_dir, cases, meta, policy=policy, count=count, recipe=recipe)
 
 
 async def execute(config: RunConfig, progress: ProgressFactory | None = None,
@@ -144,9 +165,17 @@ async def _execute(plan: _Plan, config: RunConfig, progress: ProgressFactory | N
         plan.policy = CallPolicy.from_limits(max_retries=config.max_retries, max_requests=config.max_requests,
                                              max_cost=config.max_cost, max_wait=config.max_wait)
     plan.policy.on_event = on_event
-    executor = Executor(plan.backend, plan.critic, store, params, concurrency=config.concurrency,
-                        preprocess=_think_stripper(), policy=plan.policy, price=price,
-                        on_event=on_event, offline=plan.offline, key_fn=plan.key_fn)
+    kind: Any = Executor
+    extra: dict[str, Any] = {}
+    if config.executor == "ray":
+        from seval.runner.ray_executor import RayExecutor
+
+        kind = RayExecutor
+        extra = {"recipe": plan.recipe, "address": config.ray_address, "workers": config.ray_workers,
+                 "batch": config.ray_batch}
+    executor = kind(plan.backend, plan.critic, store, params, concurrency=config.concurrency,
+                    preprocess=_think_stripper(), policy=plan.policy, price=price,
+                    on_event=on_event, offline=plan.offline, key_fn=plan.key_fn, **extra)
     from seval.runs.summary import RunSummarizer
 
     summarizer = RunSummarizer(plan.critic)
@@ -156,6 +185,8 @@ async def _execute(plan: _Plan, config: RunConfig, progress: ProgressFactory | N
                 executor.on_event = plan.policy.on_event = advance.message
             stats = await executor.run(plan.cases(), on_progress=advance)
         plan.meta["critic_hash"] = plan.critic.config_hash() if plan.critic is not None else ""
+        if getattr(executor, "run_info", None):  # the Ray executor: workers, start-up time, store commit rate
+            plan.meta["executor"] = executor.run_info
         rows_path = plan.rows_path or plan.out_dir / RESULTS
         rows_written = write_rows(rows_path, store, executor, plan.cases(), plan.meta,
                                   on_row=summarizer.add)

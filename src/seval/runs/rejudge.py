@@ -48,7 +48,8 @@ def _as_backend(meta: dict[str, Any]) -> Any:
 
 
 async def rejudge(run_dir: str | Path, critic: Any, out: str | Path | None = None,
-                  progress: ProgressFactory | None = None) -> RunResult:
+                  progress: ProgressFactory | None = None, critic_options: dict[str, Any] | None = None,
+                  **where: Any) -> RunResult:
     """Judge a finished run's stored responses with another critic, without calling the target again.
 
     Verdicts go into the run's store under the new critic's hash (cached: a second re-judge is free; an
@@ -91,6 +92,13 @@ async def rejudge(run_dir: str | Path, critic: Any, out: str | Path | None = Non
     out_path = Path(out) if out else folder.file(rejudge_name(critic.spec))
     meta = {**meta, "critic": critic.spec, "critic_hash": critic.config_hash(), "rejudged_from": str(folder.path)}
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    config = RunConfig(params=params, **where)  # where: executor, ray_address, ray_workers, ray_batch
+    config.check()
+    recipe = None
+    if config.executor == "ray":
+        from seval.runner.ray_worker import Recipe
+
+        recipe = Recipe.for_rejudge(meta, critic, critic_options)
     plan = _Plan(_as_backend(meta), critic, folder.path, cases, meta, offline=True, key_fn=key_fn,
-                 rows_path=out_path, write_meta=False, close_target=False)
-    return await _execute(plan, RunConfig(params=params), progress, None, None)
+                 rows_path=out_path, write_meta=False, close_target=False, recipe=recipe)
+    return await _execute(plan, config, progress, None, None)
