@@ -73,7 +73,7 @@ class RunConfig:
     price_in: float | None = None
     price_out: float | None = None
     max_wait: float = 900.0
-    # ---- where the work runs (seval.runner.ray_executor) ----
+    # ---- where the work runs (seval.runs.ray_executor) ----
     #: "local": this process's event loop; "ray": batches spread over a pool of Ray actors
     executor: str = "local"
     ray_address: str | None = None  # None: start a local Ray instance; "auto" or HOST:PORT: join that cluster
@@ -87,7 +87,7 @@ class RunConfig:
         if self.executor != "ray" and (self.ray_address or self.ray_workers or self.ray_batch):
             raise SevalError("--ray-address, --ray-workers and --ray-batch need --executor ray")
         if self.executor == "ray":
-            from seval.runner.ray_executor import import_ray
+            from seval.runs.ray_executor import import_ray
 
             import_ray()  # not installed: the one-line hint, before any model is built
         if self.timeout is not None and self.timeout <= 0:

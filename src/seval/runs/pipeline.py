@@ -56,7 +56,7 @@ class _Plan:
     policy: Any = None
     #: counts (and validates) the cases without the work `cases` may do (tagging); None: counts `cases()`
     count: Callable[[], int] | None = None
-    #: how a worker process rebuilds backend and critic (seval.runner.ray_worker.Recipe); None: not possible
+    #: how a worker process rebuilds backend and critic (seval.runs.ray_worker.Recipe); None: not possible
     recipe: Any = None
 
 
@@ -125,7 +125,7 @@ def _plan(config: RunConfig) -> _Plan:
     }
     recipe = None
     if config.executor == "ray":
-        from seval.runner.ray_worker import Recipe
+        from seval.runs.ray_worker import Recipe
 
         recipe = Recipe.for_run(config)
     return _Plan(backend, judge, out_dir, cases, meta, policy=policy, count=count, recipe=recipe)
@@ -168,7 +168,7 @@ async def _execute(plan: _Plan, config: RunConfig, progress: ProgressFactory | N
     kind: Any = Executor
     extra: dict[str, Any] = {}
     if config.executor == "ray":
-        from seval.runner.ray_executor import RayExecutor
+        from seval.runs.ray_executor import RayExecutor
 
         kind = RayExecutor
         extra = {"recipe": plan.recipe, "address": config.ray_address, "workers": config.ray_workers,

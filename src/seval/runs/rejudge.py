@@ -96,7 +96,7 @@ async def rejudge(run_dir: str | Path, critic: Any, out: str | Path | None = Non
     config.check()
     recipe = None
     if config.executor == "ray":
-        from seval.runner.ray_worker import Recipe
+        from seval.runs.ray_worker import Recipe
 
         recipe = Recipe.for_rejudge(meta, critic, critic_options)
     plan = _Plan(_as_backend(meta), critic, folder.path, cases, meta, offline=True, key_fn=key_fn,

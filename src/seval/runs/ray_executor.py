@@ -1,7 +1,7 @@
 """The Ray executor (`--executor ray`): the run pipeline's work spread over a pool of Ray actors.
 
 The driver plans exactly like the in-process Executor (same keys, same store look-up, same sorting of what is
-left to do) and sends batches of work items to worker actors (seval.runner.ray_worker), each of which runs the
+left to do) and sends batches of work items to worker actors (seval.runs.ray_worker), each of which runs the
 in-process Executor with its own backend, call policy and critic, built once. Results come back as values
 and the driver commits them into the run's one SQLite store as they arrive ("workers return shards, the
 driver merges"): workers need no shared filesystem, a killed worker loses only its batches in flight (Ray
@@ -28,7 +28,7 @@ from seval.models.budget import Meter, ModelUsage, is_in_process
 from seval.models.retry import BudgetReached, EndpointDown, RunStopped
 from seval.records import TestCase
 from seval.runner.executor import CHUNK, Executor, ProgressFn, RunStats, _k
-from seval.runner.ray_worker import BatchResult, Recipe, Worker, WorkItem
+from seval.runs.ray_worker import BatchResult, Recipe, Worker, WorkItem
 
 INSTALL_HINT = "the Ray executor needs Ray: pip install 'seval[ray]'"
 #: batches a worker runs at once (so its requests never drain between two batches); 1 under a budget

@@ -2,7 +2,7 @@
 Executor run over each batch the driver sends, against an in-memory store.
 
 A worker never writes the run's store: it sends back what it got (responses, verdicts, its usage), and the
-driver (seval.runner.ray_executor) commits it into the run's one SQLite file. Workers on other machines need
+driver (seval.runs.ray_executor) commits it into the run's one SQLite file. Workers on other machines need
 no shared filesystem, and a worker that dies loses only the batch it had not returned yet.
 
 This module imports without Ray; the driver turns `Worker` into an actor with `ray.remote`.

@@ -84,7 +84,7 @@ def ray_workers_of_this_process() -> list[int]:
 
 
 def test_missing_ray_is_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from seval.runner.ray_executor import import_ray
+    from seval.runs.ray_executor import import_ray
 
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(SevalError, match=r"pip install 'seval\[ray\]'"):
@@ -113,7 +113,7 @@ def test_executor_option_checked() -> None:
 
 
 def test_pool_size_from_resources() -> None:
-    from seval.runner.ray_executor import actor_options, pool_size
+    from seval.runs.ray_executor import actor_options, pool_size
 
     class Gpu:
         ray_actor_options = {"num_gpus": 1}  # noqa: RUF012
@@ -131,7 +131,7 @@ def test_pool_size_from_resources() -> None:
 
 def test_ray_needs_a_model_string(tmp_path: Path) -> None:
     from seval.models.base import resolve_model
-    from seval.runner.ray_worker import Recipe
+    from seval.runs.ray_worker import Recipe
 
     with pytest.raises(SevalError, match="model string"):
         Recipe.for_run(RunConfig(target=resolve_model("openai-compatible:http://127.0.0.1:9/v1#x")))
