@@ -1,4 +1,5 @@
-"""Shared fixtures: the dev data folder, and a real OpenAI-compatible server serving the embedded model."""
+"""Shared fixtures: the dev data folder, a real OpenAI-compatible server serving the embedded model, and the
+fault-injection server (seval.runner.faultserver) in its own process."""
 
 from __future__ import annotations
 
@@ -13,7 +14,25 @@ from pathlib import Path
 import httpx
 import pytest
 
+from seval.runner.faultserver import FaultConfig, SpawnedServer
+
+FAULT_DEFAULTS = {k: v for k, v in FaultConfig().__dict__.items() if k != "seed"}
+
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def _spawned_fault() -> Iterator[SpawnedServer]:
+    with SpawnedServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def fault(_spawned_fault: SpawnedServer) -> SpawnedServer:
+    """The module's fault server, reset to no faults, no latency and zero counters for each test."""
+    _spawned_fault.configure(**FAULT_DEFAULTS, seed=0)
+    _spawned_fault.reset()
+    return _spawned_fault
 
 
 def _shared_data_dir() -> Path | None:

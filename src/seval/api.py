@@ -388,13 +388,14 @@ def redteam(target: str | Any, attacker: str | Any, bench: str | Path | None = N
     max_wait, model_options)."""
     from seval.records import GenParams
     from seval.redteam import RedteamConfig, run_redteam
-    from seval.redteam.runner import ATTACKER_MAX_TOKENS, _is_local, parse_methods
+    from seval.redteam.runner import ATTACKER_MAX_TOKENS, parse_methods
+    from seval.runs.config import is_cpu_local
 
     tspec = target if isinstance(target, str) else target.spec
     aspec = attacker if isinstance(attacker, str) else attacker.spec
     params = GenParams(max_tokens=max_tokens or default_max_tokens(tspec), seed=seed)
     aparams = GenParams(temperature=attacker_temperature, seed=seed, max_tokens=attacker_max_tokens or
-                        ATTACKER_MAX_TOKENS["local" if _is_local(aspec) else "remote"])
+                        ATTACKER_MAX_TOKENS["local" if is_cpu_local(aspec) else "remote"])
     config = RedteamConfig(target=target, attacker=attacker, bench=bench, methods=parse_methods(methods),
                            params=params, attacker_params=aparams, **options)
     return run_redteam(config, progress=progress_factory(progress), on_event=_stderr_event)

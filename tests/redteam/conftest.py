@@ -1,25 +1,14 @@
-"""Fixtures for the red-team tests: a fault server (an OpenAI-compatible target and attacker on 127.0.0.1)."""
+"""Fixtures for the red-team tests: the fault server as an OpenAI-compatible target and attacker on 127.0.0.1."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from seval.runner.faultserver import FaultConfig, SpawnedServer
-
-DEFAULTS = {k: v for k, v in FaultConfig().__dict__.items() if k != "seed"}
-
-
-@pytest.fixture(scope="module")
-def _server() -> Iterator[SpawnedServer]:
-    with SpawnedServer() as srv:
-        yield srv
+from seval.runner.faultserver import SpawnedServer
 
 
 @pytest.fixture
-def server(_server: SpawnedServer) -> SpawnedServer:
+def server(fault: SpawnedServer) -> SpawnedServer:
     """Every request answered with a canned refusal (the target never complies), no faults, counters at zero."""
-    _server.configure(**{**DEFAULTS, "refusal_share": 1.0}, seed=0)
-    _server.reset()
-    return _server
+    fault.configure(refusal_share=1.0)
+    return fault

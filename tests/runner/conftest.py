@@ -1,30 +1,12 @@
-"""Fixtures for the runner tests: a fault-injection server in its own process, and synthetic benchmarks."""
+"""Fixtures for the runner tests: synthetic benchmarks (the fault server `fault` is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from seval.runner.faultserver import FaultConfig, SpawnedServer
-
-DEFAULTS = {k: v for k, v in FaultConfig().__dict__.items() if k != "seed"}
-
-
-@pytest.fixture(scope="module")
-def _spawned() -> Iterator[SpawnedServer]:
-    with SpawnedServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def fault(_spawned: SpawnedServer) -> SpawnedServer:
-    """The module's fault server, reset to no faults, no latency and zero counters for each test."""
-    _spawned.configure(**DEFAULTS, seed=0)
-    _spawned.reset()
-    return _spawned
 
 
 @pytest.fixture

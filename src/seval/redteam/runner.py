@@ -25,9 +25,11 @@ from seval.redteam.results import attempt_row, summarize
 from seval.runs.config import (
     RUNS_DIR,
     Advance,
+    CallLimits,
     ProgressFactory,
     _slug,
     default_max_tokens,
+    is_cpu_local,
     load_cases,
     no_progress,
     now,
@@ -40,7 +42,7 @@ ATTACKER_MAX_TOKENS = {"local": 160, "remote": 512}
 
 
 @dataclass
-class RedteamConfig:
+class RedteamConfig(CallLimits):
     """Everything that defines a red-team run (the options of `seval redteam`)."""
 
     target: str | Any
@@ -55,15 +57,6 @@ class RedteamConfig:
     concurrency: int = 4
     params: GenParams | None = None  # the target's
     attacker_params: GenParams | None = None
-    model_options: dict[str, Any] | None = None
-    timeout: float | None = None
-    max_retries: int = 6
-    max_requests: int | None = None
-    max_cost: float | None = None
-    prices: str | Path | None = None
-    price_in: float | None = None  # USD per 1M tokens for the target (overrides the price table)
-    price_out: float | None = None
-    max_wait: float = 900.0
 
 
 @dataclass
@@ -96,21 +89,14 @@ def default_out(target: str, bench: str | Path | None) -> Path:
     return Path(RUNS_DIR) / name
 
 
-def _is_local(spec: str) -> bool:
-    return spec.startswith(("local:", "llama-cpp:"))
-
-
 def _models(config: RedteamConfig, policy: Any) -> tuple[Any, Any, Any, list[Any]]:
     """(target, attacker, critic, backends to close), each model behind the policy in its role; one backend
     object when target and attacker are the same model string (one copy in memory; each role keeps its own
     guard and counts)."""
     from seval.critic.base import Critic, resolve_critic
     from seval.models.base import ModelBackend, resolve_model
-    from seval.models.budget import Price
 
-    opts = dict(config.model_options or {})
-    if config.timeout is not None:
-        opts["timeout"] = config.timeout
+    opts = config.model_kwargs()
 
     def build(spec: Any) -> ModelBackend:
         return spec if isinstance(spec, ModelBackend) else resolve_model(spec, **opts)
@@ -119,10 +105,7 @@ def _models(config: RedteamConfig, policy: Any) -> tuple[Any, Any, Any, list[Any
     attacker = target if config.attacker == config.target and isinstance(config.attacker, str) else build(
         config.attacker)
     critic = config.critic if isinstance(config.critic, Critic) else resolve_critic(config.critic, policy=policy)
-    if (config.price_in is None) != (config.price_out is None):
-        raise SevalError("give both --price-in and --price-out (USD per 1M input / output tokens)")
-    price = (Price(config.price_in, config.price_out)
-             if config.price_in is not None and config.price_out is not None else None)
+    price = config.target_price()
     # concurrency per endpoint: the backend's own default (in-process models: one at a time)
     return (policy.wrap(target, "target", None, price), policy.wrap(attacker, "attacker"), critic,
             [target] if attacker is target else [target, attacker])
@@ -156,12 +139,11 @@ async def arun_redteam(config: RedteamConfig, progress: ProgressFactory | None =
     """Run `config`: redteam.jsonl, summary.json and run.json in the output folder (resumed from its store).
     `progress(total, label)` (seval.runs.config.ProgressFactory) counts finished attempts."""
     from seval.io import read_cases, starter_path
-    from seval.models.budget import PriceTable
-    from seval.models.policy import CallPolicy
     from seval.runner.store import RunStore
     from seval.runs.summary import critic_block
 
     config.settings.check()
+    config.check_limits()
     if config.concurrency < 1:
         raise SevalError(f"--concurrency must be >= 1, got {config.concurrency}")
     names = parse_methods(config.methods)
@@ -177,13 +159,11 @@ async def arun_redteam(config: RedteamConfig, progress: ProgressFactory | None =
     out = Path(config.out) if config.out else default_out(tspec, str(config.bench) if config.bench else None)
     if (out / RESULTS).is_file():
         raise SevalError(f"{out} holds a `seval run` (results.jsonl): give the red-team run its own --out folder")
-    policy = CallPolicy.from_limits(max_retries=config.max_retries, max_requests=config.max_requests,
-                                    max_cost=config.max_cost, prices=PriceTable.load(config.prices),
-                                    max_wait=config.max_wait, on_event=on_event)
+    policy = config.policy(on_event)
     target, attacker, critic, backends = _models(config, policy)
     tparams = config.params or GenParams(max_tokens=default_max_tokens(tspec))
     aparams = config.attacker_params or GenParams(
-        temperature=1.0, max_tokens=ATTACKER_MAX_TOKENS["local" if _is_local(aspec) else "remote"])
+        temperature=1.0, max_tokens=ATTACKER_MAX_TOKENS["local" if is_cpu_local(aspec) else "remote"])
     models = Models(target, attacker, critic, tparams, aparams)
     keys = {m.name: attempt_key(m, models) for m in methods}
     out.mkdir(parents=True, exist_ok=True)

@@ -31,9 +31,14 @@ REMOTE_MAX_TOKENS = 256
 EXECUTORS = ("local", "ray")
 
 
+def is_cpu_local(spec: str) -> bool:
+    """Whether a model string names an in-process model run on the CPU (it gets shorter default caps)."""
+    return spec.startswith(("local:", "llama-cpp:"))
+
+
 def default_max_tokens(target: str) -> int:
     """The answer cap used when the user gives none: shorter for in-process models on the CPU."""
-    return LOCAL_MAX_TOKENS if target.startswith(("local:", "llama-cpp:")) else REMOTE_MAX_TOKENS
+    return LOCAL_MAX_TOKENS if is_cpu_local(target) else REMOTE_MAX_TOKENS
 
 
 class Advance(Protocol):
@@ -50,8 +55,53 @@ def no_progress(total: int, label: str) -> AbstractContextManager[Advance | None
     return nullcontext(None)
 
 
+@dataclass(kw_only=True)
+class CallLimits:
+    """The options every command that calls models shares: model options, timeout, retries, budgets, prices.
+    One place turns them into the run's call policy and checks them."""
+
+    model_options: dict[str, Any] | None = None
+    timeout: float | None = None
+    max_retries: int = 6
+    max_requests: int | None = None
+    max_cost: float | None = None
+    prices: str | Path | None = None
+    price_in: float | None = None  # USD per 1M tokens for the target (overrides the price table)
+    price_out: float | None = None
+    max_wait: float = 900.0
+
+    def check_limits(self) -> None:
+        """One-line errors for bad limits, before anything is loaded."""
+        if self.timeout is not None and self.timeout <= 0:
+            raise SevalError(f"--timeout must be > 0 seconds, got {self.timeout}")
+        if (self.price_in is None) != (self.price_out is None):
+            raise SevalError("give both --price-in and --price-out (USD per 1M input / output tokens)")
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """Options for `resolve_model`: the model options plus the timeout (in-process backends reject one)."""
+        opts = dict(self.model_options or {})
+        if self.timeout is not None:
+            opts["timeout"] = self.timeout
+        return opts
+
+    def target_price(self) -> Any:
+        """The target's price from --price-in/--price-out (seval.models.budget.Price), or None."""
+        from seval.models.budget import Price
+
+        return None if self.price_in is None or self.price_out is None else Price(self.price_in, self.price_out)
+
+    def policy(self, on_event: Callable[[str], None] | None = None) -> Any:
+        """The call policy these limits describe (one per process: a run's driver, or a Ray worker's)."""
+        from seval.models.budget import PriceTable
+        from seval.models.policy import CallPolicy
+
+        return CallPolicy.from_limits(max_retries=self.max_retries, max_requests=self.max_requests,
+                                      max_cost=self.max_cost, prices=PriceTable.load(self.prices),
+                                      max_wait=self.max_wait, on_event=on_event)
+
+
 @dataclass
-class RunConfig:
+class RunConfig(CallLimits):
     """Everything that defines one run (the options of `seval run`); `execute(config)` runs it."""
 
     target: str | Any = DEFAULT_TARGET  # a model string or a ModelBackend
@@ -64,15 +114,6 @@ class RunConfig:
     defense: str | None = None
     params: GenParams | None = None
     retry_errors: bool = False
-    model_options: dict[str, Any] | None = None
-    timeout: float | None = None
-    max_retries: int = 6
-    max_requests: int | None = None
-    max_cost: float | None = None
-    prices: str | Path | None = None
-    price_in: float | None = None
-    price_out: float | None = None
-    max_wait: float = 900.0
     # ---- where the work runs (seval.runs.ray_executor) ----
     #: "local": this process's event loop; "ray": batches spread over a pool of Ray actors
     executor: str = "local"
@@ -90,10 +131,7 @@ class RunConfig:
             from seval.runs.ray_executor import import_ray
 
             import_ray()  # not installed: the one-line hint, before any model is built
-        if self.timeout is not None and self.timeout <= 0:
-            raise SevalError(f"--timeout must be > 0 seconds, got {self.timeout}")
-        if (self.price_in is None) != (self.price_out is None):
-            raise SevalError("give both --price-in and --price-out (USD per 1M input / output tokens)")
+        self.check_limits()
 
 
 @dataclass

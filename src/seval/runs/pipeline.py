@@ -67,13 +67,10 @@ def build_models(config: RunConfig, policy: Any) -> tuple[Any, Any]:
     from seval.models.base import ModelBackend, resolve_model
 
     target = config.target
-    model_options = dict(config.model_options or {})
-    if config.timeout is not None:
-        if isinstance(target, ModelBackend):
-            raise SevalError("--timeout applies to a target given as a model string; set the timeout on the "
-                             "backend object passed as target")
-        model_options["timeout"] = config.timeout  # the backend takes it as an option (in-process ones reject it)
-    backend = target if isinstance(target, ModelBackend) else resolve_model(target, **model_options)
+    if config.timeout is not None and isinstance(target, ModelBackend):
+        raise SevalError("--timeout applies to a target given as a model string; set the timeout on the "
+                         "backend object passed as target")
+    backend = target if isinstance(target, ModelBackend) else resolve_model(target, **config.model_kwargs())
     if config.defense:
         from seval.defense import resolve_defense
 
@@ -84,16 +81,6 @@ def build_models(config: RunConfig, policy: Any) -> tuple[Any, Any]:
     return backend, judge
 
 
-def run_policy(config: RunConfig) -> Any:
-    """The call policy the run's limits describe (one per process: the driver's, or a Ray worker's)."""
-    from seval.models.budget import PriceTable
-    from seval.models.policy import CallPolicy
-
-    return CallPolicy.from_limits(max_retries=config.max_retries, max_requests=config.max_requests,
-                                  max_cost=config.max_cost, prices=PriceTable.load(config.prices),
-                                  max_wait=config.max_wait)
-
-
 def _plan(config: RunConfig) -> _Plan:
     from seval.io import read_cases, starter_path
 
@@ -102,7 +89,7 @@ def _plan(config: RunConfig) -> _Plan:
     bench_path = Path(config.bench) if config.bench else starter_path()
     if not bench_path.exists():
         raise SevalError(f"benchmark file not found: {bench_path}")
-    policy = run_policy(config)
+    policy = config.policy()
     backend, judge = build_models(config, policy)
     target_spec = backend.spec
     out_dir = Path(config.out) if config.out else default_out_dir(target_spec, str(config.bench) if config.bench
@@ -142,8 +129,6 @@ async def execute(config: RunConfig, progress: ProgressFactory | None = None,
 async def _execute(plan: _Plan, config: RunConfig, progress: ProgressFactory | None,
                    on_event: Callable[[str], None] | None,
                    usage_by_role: Callable[[], dict[str, Any]] | None) -> RunResult:
-    from seval.models.budget import Price
-    from seval.models.policy import CallPolicy
     from seval.runner.executor import Executor, stop_message
     from seval.runner.store import RunStore
 
@@ -157,13 +142,11 @@ async def _execute(plan: _Plan, config: RunConfig, progress: ProgressFactory | N
     plan.meta["n_cases"] = total
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     store = RunStore(plan.out_dir / STORE)
-    price = (Price(config.price_in, config.price_out)
-             if config.price_in is not None and config.price_out is not None else None)
+    price = config.target_price()
     if config.retry_errors and not plan.offline:
         store.delete_errors()
     if plan.policy is None:  # a plan built elsewhere (re-judging): the limits of its config
-        plan.policy = CallPolicy.from_limits(max_retries=config.max_retries, max_requests=config.max_requests,
-                                             max_cost=config.max_cost, max_wait=config.max_wait)
+        plan.policy = config.policy()
     plan.policy.on_event = on_event
     kind: Any = Executor
     extra: dict[str, Any] = {}

@@ -59,9 +59,9 @@ class Recipe:
 
     def build(self) -> tuple[Any, Any, Any]:
         """(backend, critic, call policy) for one worker."""
-        from seval.runs.pipeline import build_models, run_policy
+        from seval.runs.pipeline import build_models
 
-        policy = run_policy(self.config)
+        policy = self.config.policy()
         if self.stored is None:
             backend, critic = build_models(self.config, policy)
             return backend, critic, policy
