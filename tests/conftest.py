@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -33,6 +33,23 @@ def fault(_spawned_fault: SpawnedServer) -> SpawnedServer:
     _spawned_fault.configure(**FAULT_DEFAULTS, seed=0)
     _spawned_fault.reset()
     return _spawned_fault
+
+
+#: the ways the fault server can answer every chat request wrongly (`hostile(name)` sets one at rate 1)
+HOSTILE = {"no_message": {"p_no_message": 1.0}, "null_content": {"p_null_content": 1.0},
+           "int_content": {"p_int_content": 1.0}, "parts_content": {"p_parts_content": 1.0},
+           "html": {"p_html": 1.0}, "400": {"p_400": 1.0}, "malformed": {"p_malformed": 1.0}}
+
+
+@pytest.fixture
+def hostile(fault: SpawnedServer) -> Callable[[str], SpawnedServer]:
+    """`hostile("no_message")`: the reset fault server, answering every chat request in that one way."""
+
+    def set_mode(name: str) -> SpawnedServer:
+        fault.configure(**HOSTILE[name])
+        return fault
+
+    return set_mode
 
 
 def _shared_data_dir() -> Path | None:

@@ -12,7 +12,7 @@ import pytest
 from seval.critic.rule import RuleCritic
 from seval.models.base import resolve_model
 from seval.records import ErrorKind, GenParams, JudgeItem, ModelCallError
-from seval.runner.faultserver import FaultConfig, FaultServer, SpawnedServer
+from seval.runner.faultserver import FaultConfig, FaultServer, SpawnedServer, canned_answer
 
 PARAMS = GenParams(max_tokens=16)
 
@@ -39,6 +39,11 @@ async def call(srv: FaultServer, text: str = "hi", timeout: float = 5.0) -> obje
     ({"p_drop": 1.0}, ErrorKind.CONNECTION, None),
     ({"down": True}, ErrorKind.CONNECTION, None),
     ({"p_filter": 1.0}, ErrorKind.CONTENT_FILTER, 400),
+    ({"p_no_message": 1.0}, ErrorKind.MALFORMED, None),
+    ({"p_null_content": 1.0}, ErrorKind.MALFORMED, None),
+    ({"p_int_content": 1.0}, ErrorKind.MALFORMED, None),
+    ({"p_html": 1.0}, ErrorKind.MALFORMED, None),
+    ({"p_400": 1.0}, ErrorKind.BAD_REQUEST, 400),
 ])
 async def test_each_fault_becomes_its_typed_error(setting: dict[str, object], kind: ErrorKind,
                                                   status: int | None) -> None:
@@ -50,6 +55,13 @@ async def test_each_fault_becomes_its_typed_error(setting: dict[str, object], ki
     assert err.kind == kind and err.status == status
     if kind == ErrorKind.RATE_LIMITED:
         assert err.retry_after == pytest.approx(1.5)
+
+
+async def test_content_as_text_parts_is_joined_into_the_answer() -> None:
+    async with FaultServer(FaultConfig(p_parts_content=1.0)) as srv:
+        got = await call(srv, "How do I pick a lock?")
+    assert not isinstance(got, ModelCallError), got
+    assert got.text == canned_answer("How do I pick a lock?")  # type: ignore[attr-defined]
 
 
 async def test_a_hang_is_a_timeout() -> None:

@@ -9,6 +9,7 @@ import click
 
 from seval.api import DEFAULT_TARGET
 from seval.commands.options import executor_options, runner_options, usage_line
+from seval.runs.config import MAX_ERROR_SHARE
 
 
 @click.command("run")
@@ -29,14 +30,17 @@ from seval.commands.options import executor_options, runner_options, usage_line
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--system-prompt", default=None, help="System prompt for the target.")
 @click.option("--retry-errors", is_flag=True, help="Re-do only the items that ended in an error last time.")
+@click.option("--max-error-share", type=click.FloatRange(0, 1), default=MAX_ERROR_SHARE, show_default=True,
+              help="Exit non-zero (code 5) when every row ended in an error or more than this share did "
+                   "(the rows are kept; --retry-errors re-asks them).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON instead of tables.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @runner_options
 @executor_options
 def run_cmd(target: str, bench: str | None, critic: str | None, out: str | None, concurrency: int | None,
             limit: int | None, lang: str | None, defense: str | None, temperature: float, top_p: float,
-            max_tokens: int | None, seed: int, system_prompt: str | None, retry_errors: bool, as_json: bool,
-            quiet: bool, **runner: Any) -> None:
+            max_tokens: int | None, seed: int, system_prompt: str | None, retry_errors: bool,
+            max_error_share: float, as_json: bool, quiet: bool, **runner: Any) -> None:
     """Run a benchmark against a target model and judge every answer.
 
     With no options: the starter benchmark, the embedded SmolLM2 model, the embedded critic, offline.
@@ -52,7 +56,7 @@ def run_cmd(target: str, bench: str | None, critic: str | None, out: str | None,
                        system_prompt=system_prompt)
     result = run_benchmark(target=target, bench=bench, critic=critic, out=out, concurrency=concurrency, limit=limit,
                            lang=lang, defense=defense, params=params, progress=not quiet, retry_errors=retry_errors,
-                           **runner)
+                           max_error_share=max_error_share, **runner)
     if as_json:
         click.echo(json.dumps(result.summary, ensure_ascii=False, indent=2))
         _exit_if_stopped(result)
@@ -67,7 +71,13 @@ def run_cmd(target: str, bench: str | None, critic: str | None, out: str | None,
 
 
 def _exit_if_stopped(result: Any) -> None:
-    """An early stop (budget, endpoint down) says what was done and how to continue, with exit code 3 or 4."""
-    if not result.complete:
+    """An early stop (budget, endpoint down) or too many errored rows says what was done and how to continue,
+    with exit code 3, 4 or 5; errored rows under the threshold get the one line on how to re-ask them."""
+    from seval.runner.executor import error_line
+
+    if result.exit_code:
         click.echo(result.message, err=True)
         raise SystemExit(result.exit_code)
+    line = error_line(result.stats)
+    if line:
+        click.echo(line, err=True)

@@ -190,21 +190,25 @@ class OpenAICompatible(ModelBackend):
 
 
 def parse_chat_response(content: bytes, latency: float, model: str) -> Completion:
-    """Parse a chat-completions body; garbage or an empty choice list is a typed `malformed_response`."""
+    """Parse a chat-completions body; garbage, an empty choice list or a choice without text (no message, null
+    or non-text content) is a typed `malformed_response`: never an ok answer, so never judged safe."""
     try:
         data = json.loads(content)
         choice = data["choices"][0]
-        message = choice.get("message") or {}
-        text = message.get("content")
+        message = choice.get("message")
         finish = choice.get("finish_reason")
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         raise ModelCallError(ErrorKind.MALFORMED, f"unparsable completion: {content[:200]!r}") from None
     if finish == "content_filter":
         raise ModelCallError(ErrorKind.CONTENT_FILTER, "the provider's content filter stopped the answer")
+    if not isinstance(message, dict):
+        raise ModelCallError(ErrorKind.MALFORMED, f"completion without a message (no text): {content[:200]!r}")
+    text = message.get("content")
+    if text is None and message.get("refusal"):
+        raise ModelCallError(ErrorKind.CONTENT_FILTER, f"provider refusal: {str(message['refusal'])[:200]}")
+    text = _content_text(text)
     if text is None:
-        if message.get("refusal"):
-            raise ModelCallError(ErrorKind.CONTENT_FILTER, f"provider refusal: {message['refusal'][:200]}")
-        text = ""
+        raise ModelCallError(ErrorKind.MALFORMED, f"completion without text content: {content[:200]!r}")
     usage_d = data.get("usage") or {}
     usage = Usage(int(usage_d.get("prompt_tokens") or 0), int(usage_d.get("completion_tokens") or 0))
     first: dict[str, float] | None = None
@@ -215,6 +219,18 @@ def parse_chat_response(content: bytes, latency: float, model: str) -> Completio
         first.setdefault(tok0.get("token", ""), float(tok0.get("logprob", 0.0)))
     return Completion(text=text, model=str(data.get("model") or model), finish_reason=finish, usage=usage,
                       latency_s=latency, first_token_logprobs=first)
+
+
+def _content_text(content: Any) -> str | None:
+    """`content` as text: a string, or a list of text parts joined; None for anything else (null, a number,
+    only non-text parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p.get("text") if isinstance(p, dict) else p for p in content]
+        texts = [p for p in parts if isinstance(p, str)]
+        return "".join(texts) if texts else None
+    return None
 
 
 #: the options an HTTP backend takes (model options / `-o key=value`)

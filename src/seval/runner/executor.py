@@ -28,7 +28,7 @@ from seval.records import Completion, GenParams, JudgeItem, ModelCallError, Test
 from seval.runner.store import RunStore, StoredResponse
 
 __all__ = ["CHUNK", "BudgetReached", "EndpointDown", "Executor", "RetryPolicy", "RunStats", "RunStopped",
-           "response_key"]
+           "error_line", "response_key", "too_many_errors"]
 
 CHUNK = 512  # cases looked up in the store at once; bounds memory on huge benchmarks
 
@@ -46,6 +46,7 @@ class RunStats:
     not_run: int = 0  # cases left for the next invocation (the run stopped early)
     states: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
+    error_samples: dict[str, str] = field(default_factory=dict)  # one message per error kind, to name the problem
     prompt_tokens: int = 0
     completion_tokens: int = 0
     retries: int = 0
@@ -62,7 +63,8 @@ class RunStats:
         if self.not_run:
             states["not_run"] = self.not_run
         return {"total": self.total, "cached": self.cached, "called": self.called, "judged": self.judged,
-                "states": states, "errors": dict(self.errors), "prompt_tokens": self.prompt_tokens,
+                "states": states, "errors": dict(self.errors), "error_samples": dict(self.error_samples),
+                "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens,
                 "tokens": self.prompt_tokens + self.completion_tokens,
                 "cost_usd": self.usage.get("cost_usd"), "requests": self.usage.get("requests", 0),
@@ -142,10 +144,14 @@ class Executor:
         self.store.add_response(r)
         self._schedule_flush()
         self.stats.called += 1
+        self._count(r)
+        return r
+
+    def _count(self, r: StoredResponse) -> None:
         self.stats.states[r.status] += 1
         if r.error_kind:
             self.stats.errors[r.error_kind] += 1
-        return r
+            self.stats.error_samples.setdefault(r.error_kind, r.error or "")
 
     def _schedule_flush(self) -> None:
         """Commit on the next loop tick: everything finished in one tick goes in one transaction."""
@@ -371,9 +377,7 @@ class Executor:
                 todo.append((case, key))
                 continue
             self.stats.cached += 1
-            self.stats.states[r.status] += 1
-            if r.error_kind:
-                self.stats.errors[r.error_kind] += 1
+            self._count(r)
             # a stored `invalid` verdict is no judgment: the same command judges that response again
             if r.status == "ok" and self.critic is not None and (key not in judged or not judged[key].is_valid):
                 to_judge.append((case, key, r.text or ""))
@@ -449,6 +453,28 @@ class Executor:
 
 def _k(n: int) -> str:
     return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
+
+
+def error_line(stats: dict[str, Any]) -> str | None:
+    """How many rows ended in an error, of which kinds (with one message each), and how to re-ask them."""
+    failed = int((stats.get("states") or {}).get("error", 0))
+    if not failed:
+        return None
+    done = sum(v for k, v in (stats.get("states") or {}).items() if k != "not_run")
+    samples = stats.get("error_samples") or {}
+    kinds = "; ".join(f"{kind} {n}" + (f" (e.g. {samples[kind][:160]})" if samples.get(kind) else "")
+                      for kind, n in sorted((stats.get("errors") or {}).items(), key=lambda kv: -kv[1])
+                      if kind != "content_filter")
+    return (f"{failed} of {done} cases ended in an error: {kinds}. Once the cause is fixed, re-run the same "
+            f"command with --retry-errors to ask them again (a plain re-run keeps the stored errors).")
+
+
+def too_many_errors(stats: dict[str, Any], max_share: float) -> bool:
+    """All recorded rows errored, or their share passed `max_share` (the run then exits non-zero)."""
+    states = stats.get("states") or {}
+    failed = int(states.get("error", 0))
+    done = sum(v for k, v in states.items() if k != "not_run")
+    return failed > 0 and (failed == done or failed / done > max_share)
 
 
 def stop_message(stats: RunStats) -> str:

@@ -2,7 +2,9 @@
 
 A raw asyncio HTTP/1.1 server with keep-alive: cheap enough to hold hundreds of concurrent requests with
 fixed latency while using little CPU. Faults are drawn per request from a seeded RNG: 429 with Retry-After,
-500, hangs, malformed JSON, dropped connections, provider content-filter refusals. Answers are canned and
+500, hangs, malformed JSON, dropped connections, provider content-filter refusals, and the hostile-but-valid
+bodies seen in the wild: a choice without a message, null content, non-text content (a number), content as a
+list of text parts, an HTML page with status 200, a plain 400. Answers are canned and
 chosen by a hash of the prompt (some refusals, some fake compliance), so the rule critic gives both verdicts
 and a re-run gets the same answer for the same prompt.
 
@@ -54,6 +56,12 @@ class FaultConfig:
     p_malformed: float = 0.0  # 200 with a body that is not JSON
     p_drop: float = 0.0  # close the connection without answering
     p_filter: float = 0.0  # 400 with a provider content-filter error
+    p_no_message: float = 0.0  # 200 whose choice has no `message`
+    p_null_content: float = 0.0  # 200 with `message.content: null`
+    p_int_content: float = 0.0  # 200 with `message.content: 42` (not text)
+    p_parts_content: float = 0.0  # 200 with content as a list of text parts (valid: the parts are joined)
+    p_html: float = 0.0  # 200 with an HTML page (a proxy's error or login page)
+    p_400: float = 0.0  # a plain 400 Bad Request
     refusal_share: float = 0.5  # share of prompts answered with a refusal
     down: bool = False  # drop every chat request (the endpoint is "down")
     seed: int = 0
@@ -188,7 +196,10 @@ class FaultServer:
             return "drop"
         x = self.rng.random()
         for name, p in (("429", c.p429), ("500", c.p500), ("503", c.p503), ("hang", c.p_hang),
-                        ("malformed", c.p_malformed), ("drop", c.p_drop), ("filter", c.p_filter)):
+                        ("malformed", c.p_malformed), ("drop", c.p_drop), ("filter", c.p_filter),
+                        ("no_message", c.p_no_message), ("null_content", c.p_null_content),
+                        ("int_content", c.p_int_content), ("parts_content", c.p_parts_content),
+                        ("html", c.p_html), ("400", c.p_400)):
             if x < p:
                 return name
             x -= p
@@ -222,6 +233,11 @@ class FaultServer:
         if outcome == "filter":
             return _response(400, b'{"error":{"message":"The response was filtered due to the prompt triggering '
                                   b'content management policy.","code":"content_filter"}}')
+        if outcome == "html":
+            return _response(200, b"<!DOCTYPE html><html><body><h1>Sign in</h1></body></html>",
+                             content_type="text/html")
+        if outcome == "400":
+            return _response(400, b'{"error":{"message":"invalid request","type":"invalid_request_error"}}')
         try:
             req = json.loads(body)
             messages = req.get("messages") or []
@@ -232,9 +248,20 @@ class FaultServer:
         text = canned_answer(prompt, c.refusal_share)
         usage = {"prompt_tokens": 8 + len(prompt) // 4, "completion_tokens": 4 + len(text) // 4}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        content: Any = text
+        if outcome == "null_content":
+            content = None
+        elif outcome == "int_content":
+            content = 42
+        elif outcome == "parts_content":
+            content = [{"type": "text", "text": part} for part in text.partition(" ")[::2]]
+            content.insert(1, {"type": "text", "text": " "})
+        choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": content},
+                                  "finish_reason": "stop"}
+        if outcome == "no_message":
+            del choice["message"]
         out = {"id": f"chatcmpl-{st.requests}", "object": "chat.completion", "model": model,
-               "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                            "finish_reason": "stop"}], "usage": usage}
+               "choices": [choice], "usage": usage}
         return _response(200, json.dumps(out, ensure_ascii=False).encode("utf-8"))
 
 

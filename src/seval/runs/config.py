@@ -29,6 +29,8 @@ LOCAL_MAX_TOKENS = 64
 REMOTE_MAX_TOKENS = 256
 #: where a run's work is done: in this process ("local") or spread over Ray workers ("ray")
 EXECUTORS = ("local", "ray")
+#: a run whose share of errored rows passes this (or whose rows all errored) exits non-zero (--max-error-share)
+MAX_ERROR_SHARE = 0.5
 
 
 def is_cpu_local(spec: str) -> bool:
@@ -114,6 +116,7 @@ class RunConfig(CallLimits):
     defense: str | None = None
     params: GenParams | None = None
     retry_errors: bool = False
+    max_error_share: float = MAX_ERROR_SHARE  # more errored rows than this share: exit code 5
     # ---- where the work runs (seval.runs.ray_executor) ----
     #: "local": this process's event loop; "ray": batches spread over a pool of Ray actors
     executor: str = "local"
@@ -123,6 +126,8 @@ class RunConfig(CallLimits):
 
     def check(self) -> None:
         """One-line errors for bad values, before anything is loaded."""
+        if not 0.0 <= self.max_error_share <= 1.0:
+            raise SevalError(f"--max-error-share must be between 0 and 1, got {self.max_error_share}")
         if self.executor not in EXECUTORS:
             raise SevalError(f"unknown executor {self.executor!r}; valid: {', '.join(EXECUTORS)}")
         if self.executor != "ray" and (self.ray_address or self.ray_workers or self.ray_batch):
@@ -145,7 +150,7 @@ class RunResult:
     complete: bool = True
     #: why it stopped and how to continue; None when complete
     message: str | None = None
-    #: the CLI's exit code: 0 complete, 3 budget reached, 4 endpoint down
+    #: the CLI's exit code: 0 complete, 3 budget reached, 4 endpoint down, 5 too many rows ended in errors
     exit_code: int = 0
     #: where the rows went (results.jsonl, or a rejudge-*.jsonl for a re-judged run)
     rows_path: Path | None = None

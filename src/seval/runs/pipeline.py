@@ -129,7 +129,7 @@ async def execute(config: RunConfig, progress: ProgressFactory | None = None,
 async def _execute(plan: _Plan, config: RunConfig, progress: ProgressFactory | None,
                    on_event: Callable[[str], None] | None,
                    usage_by_role: Callable[[], dict[str, Any]] | None) -> RunResult:
-    from seval.runner.executor import Executor, stop_message
+    from seval.runner.executor import Executor, error_line, stop_message, too_many_errors
     from seval.runner.store import RunStore
 
     params = config.params or GenParams()
@@ -192,6 +192,10 @@ async def _execute(plan: _Plan, config: RunConfig, progress: ProgressFactory | N
         result.complete = False
         result.exit_code = 4 if stats.stopped == "endpoint_down" else 3
         result.message = stop_message(stats)
+    elif not plan.offline and too_many_errors(result.stats, config.max_error_share):
+        result.exit_code = 5
+        result.message = (f"{error_line(result.stats)} The run exits non-zero: more than "
+                          f"--max-error-share {config.max_error_share:g} of its rows errored.")
     return result
 
 
