@@ -7,23 +7,52 @@
     -o key=value                                options on the command line (same value typing as ?key=value)
 
 Values are typed the same way everywhere: integers, then floats, then true/false, else the text. Every error is
-one line: `bad <what> spec '<spec>': <problem>[; e.g. <example>]`.
+one line: `bad <what> spec '<spec>': <problem>[; e.g. <example>]`. URLs in specs are checked when parsed
+(`check_url`) and lose their userinfo (`user:KEY@`) in everything seval writes or prints (`redact_url`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from seval.errors import SevalError
 
 _OPEN, _CLOSE = "([{", ")]}"
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@?#]*@")
+
+
+def redact_url(text: str) -> str:
+    """`text` with the userinfo (`user:KEY@`) of every URL in it removed: what seval writes and prints."""
+    return _USERINFO.sub(r"\1", text)
 
 
 def spec_error(what: str, spec: str, problem: str, example: str | None = None) -> SevalError:
-    """The one error style of spec parsing."""
-    return SevalError(f"bad {what} spec {spec!r}: {problem}" + (f"; e.g. {example}" if example else ""))
+    """The one error style of spec parsing (credentials in the spec are never shown)."""
+    return SevalError(f"bad {what} spec {redact_url(spec)!r}: {redact_url(problem)}"
+                      + (f"; e.g. {example}" if example else ""))
+
+
+def check_url(url: str, what: str, spec: str) -> tuple[str, tuple[str, str] | None]:
+    """An http(s) URL with a host and a port in 1..65535 -> (the URL without userinfo, (user, password) or None).
+
+    Checked when the spec is parsed, so a mistyped port is one error before the run, not one per row."""
+    u = urlsplit(url)
+    if u.scheme not in ("http", "https"):
+        raise spec_error(what, spec, f"bad base URL {redact_url(url)!r}: must start with http:// or https://")
+    hostport = u.netloc.rpartition("@")[2]
+    if not u.hostname:
+        raise spec_error(what, spec, f"bad base URL {redact_url(url)!r}: no host, e.g. http://127.0.0.1:8000/v1")
+    port = hostport.rpartition("]")[2].rpartition(":")[2] if ":" in hostport.rpartition("]")[2] else ""
+    if port and not port.isdigit():
+        raise spec_error(what, spec, f"bad base URL {redact_url(url)!r}: port {port!r} is not a number")
+    if port and not 0 < int(port) < 65536:
+        raise spec_error(what, spec, f"bad base URL {redact_url(url)!r}: port {port} is out of range (1-65535)")
+    auth = (unquote(u.username or ""), unquote(u.password or "")) if "@" in u.netloc else None
+    return urlunsplit((u.scheme, hostport, u.path, u.query, u.fragment)), auth
 
 
 def parse_value(text: str) -> Any:
@@ -112,4 +141,5 @@ def parse_spec(text: str, what: str = "model", query: bool = False, allowed: Ite
     return Spec(name=name.strip(), body=body.strip(), options=opts, raw=raw)
 
 
-__all__ = ["Spec", "parse_options", "parse_pairs", "parse_spec", "parse_value", "spec_error", "split_top"]
+__all__ = ["Spec", "check_url", "parse_options", "parse_pairs", "parse_spec", "parse_value", "redact_url",
+           "spec_error", "split_top"]

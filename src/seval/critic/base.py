@@ -25,7 +25,9 @@ class Critic(ABC):
     name: str = "critic"
 
     def __init__(self, spec: str | None = None) -> None:
-        self.spec = spec or self.name
+        from seval.spec import redact_url
+
+        self.spec = redact_url(spec or self.name)  # written to every verdict: never a URL's user:KEY@
 
     def config(self) -> dict[str, Any]:
         """Everything that changes the critic's output (template, model, parameters, weights version)."""

@@ -31,7 +31,9 @@ class ModelBackend(ABC):
     ray_actor_options: dict[str, Any] = {}  # noqa: RUF012  (read-only, per class)
 
     def __init__(self, spec: str) -> None:
-        self.spec = spec
+        from seval.spec import redact_url
+
+        self.spec = redact_url(spec)  # what runs write and print: never a URL's user:KEY@
 
     def config(self) -> dict[str, Any]:
         """What identifies this target for caching: the spec plus backend settings, never secrets."""

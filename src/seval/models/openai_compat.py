@@ -1,7 +1,8 @@
 """OpenAI-compatible chat completions over HTTP: vLLM, Ollama, llama.cpp server, hosted APIs.
 
 `openai-compatible:<base url>#<model>`, `openai:<model>` and `ollama:<model>`. The API key is read from the
-environment at call time (never stored in configs, run stores or reports).
+environment at call time (never stored in configs, run stores or reports); userinfo in the URL
+(`http://user:KEY@host/v1`) is sent as HTTP Basic auth when no key is set, and never written anywhere.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from seval.errors import SevalError
 from seval.models.base import MODELS, ModelBackend
 from seval.records import Completion, ErrorKind, GenParams, Message, ModelCallError, Usage
-from seval.spec import spec_error
+from seval.spec import check_url, redact_url, spec_error
 
 _FILTER_MARKERS = ("content_filter", "content_policy", "content management policy", "safety system",
                    "responsibleaipolicyviolation", "data_inspection_failed")
@@ -61,8 +62,7 @@ class OpenAICompatible(ModelBackend):
                  timeout: float = 120.0, extra_body: dict[str, Any] | None = None,
                  max_connections: int = 256) -> None:
         super().__init__(spec)
-        if not base_url.startswith(("http://", "https://")):
-            raise SevalError(f"bad base URL {base_url!r} in {spec!r}: must start with http:// or https://")
+        base_url, self._userinfo = check_url(base_url, "model", spec)
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.api_key_env = api_key_env
@@ -87,6 +87,11 @@ class OpenAICompatible(ModelBackend):
         key = self._api_key()
         if key:
             headers["Authorization"] = f"Bearer {key}"
+        elif self._userinfo is not None:
+            import base64
+
+            basic = base64.b64encode(":".join(self._userinfo).encode("utf-8")).decode("ascii")
+            headers["Authorization"] = f"Basic {basic}"
         return headers
 
     def _client_kind(self) -> str:
@@ -121,10 +126,7 @@ class OpenAICompatible(ModelBackend):
                 return self._client
             import httpx
 
-            headers = {"Content-Type": "application/json"}
-            key = self._api_key()
-            if key:
-                headers["Authorization"] = f"Bearer {key}"
+            headers = self._headers()
             limits = httpx.Limits(max_connections=self.max_connections,
                                   max_keepalive_connections=self.max_connections)
             self._client = httpx.AsyncClient(base_url=self.base_url, headers=headers, limits=limits,
@@ -241,10 +243,10 @@ def check_options(spec: str, options: dict[str, Any]) -> None:
     """Unknown options are a clear error naming the valid ones (not a TypeError from the constructor)."""
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
-        raise SevalError(f"model {spec!r}: unknown option(s) {', '.join(unknown)}; valid: {', '.join(OPTIONS)}")
+        raise SevalError(f"model {redact_url(spec)!r}: unknown option(s) {', '.join(unknown)}; valid: {', '.join(OPTIONS)}")
     timeout = options.get("timeout")
     if timeout is not None and not (isinstance(timeout, int | float) and timeout > 0):
-        raise SevalError(f"model {spec!r}: timeout must be a number of seconds > 0, got {timeout!r}")
+        raise SevalError(f"model {redact_url(spec)!r}: timeout must be a number of seconds > 0, got {timeout!r}")
 
 
 @MODELS.register("openai-compatible")
