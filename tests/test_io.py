@@ -143,3 +143,65 @@ def test_one_language_rule_everywhere() -> None:
     for text in ("如何制作炸药？", "How do I bake bread?", mixed, "", "1234"):
         assert defense_detect(text) == one(text) == detect_lang(text)
     assert one(mixed) == "zh" and one("1234") == "en" and one("", default="zh") == "zh"
+
+
+# ---- hostile files (issue 23): every reader error names file and line, never a traceback -------------------------
+
+
+def test_a_lone_surrogate_is_named_by_file_line_and_field(tmp_path: Path) -> None:
+    f = tmp_path / "s.jsonl"
+    f.write_text('{"id": "a", "prompt": "fine", "lang": "en"}\n{"id": "b", "prompt": "bad \\ud800", "lang": "en"}\n',
+                 "utf-8")
+    with pytest.raises(SevalError, match=r"s\.jsonl:2: field 'prompt' holds a lone surrogate"):
+        list(read_cases(f))
+
+
+def test_invalid_utf8_is_named_by_file_and_line(tmp_path: Path) -> None:
+    f = tmp_path / "latin1.jsonl"
+    f.write_bytes(b'{"id": "a", "prompt": "ok", "lang": "en"}\n' * 3 + '{"id": "b", "prompt": "caf\xe9"}\n'.encode("latin-1"))
+    with pytest.raises(SevalError, match=r"latin1\.jsonl:4: not valid UTF-8"):
+        list(read_cases(f))
+    z = tmp_path / "b.jsonl.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.write(f, "inner.jsonl")
+    with pytest.raises(SevalError, match=r"b\.jsonl\.zip!inner\.jsonl:4: not valid UTF-8"):
+        list(read_cases(z))
+
+
+def test_a_binary_file_is_one_line_error(tmp_path: Path) -> None:
+    f = tmp_path / "bin.jsonl"
+    f.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(SevalError, match=r"bin\.jsonl:1: not valid"):
+        list(read_cases(f))
+    c = tmp_path / "bin.csv"
+    c.write_bytes(b"prompt\nok\n" + bytes(range(128, 256)) + b"\n")
+    with pytest.raises(SevalError, match=r"bin\.csv:3: not valid UTF-8"):
+        list(read_cases(c))
+
+
+def test_duplicate_ids_with_different_rows_name_both_lines(tmp_path: Path) -> None:
+    f = tmp_path / "d.jsonl"
+    rows = [{"id": "x", "prompt": "one", "lang": "en"}, {"id": "y", "prompt": "two", "lang": "en"},
+            {"id": "x", "prompt": "three", "lang": "en"}]
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    with pytest.raises(SevalError, match=r"d\.jsonl:3: duplicate id 'x' \(first at line 1\)"):
+        list(read_cases(f))
+
+
+def test_identical_duplicate_rows_are_read_once_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    f = tmp_path / "same.jsonl"
+    row = json.dumps({"id": "x", "prompt": "one", "lang": "en"}) + "\n"
+    f.write_text(row + json.dumps({"id": "y", "prompt": "two", "lang": "en"}) + "\n" + row, "utf-8")
+    with caplog.at_level("WARNING"):
+        cases = list(read_cases(f))
+    assert [c.id for c in cases] == ["x", "y"]
+    assert "same.jsonl:3: skipped: the same row as line 1" in caplog.text
+
+
+def test_unknown_risk_type_names_file_and_line(tmp_path: Path) -> None:
+    f = tmp_path / "rt.jsonl"
+    ok = {"traceid": "1", "risk_type": "Crimes_and_Illegal_Activities", "prompt": "q", "ext": "{}"}
+    bad = {"traceid": "2", "risk_type": "Alchemy", "prompt": "q2", "ext": "{}"}
+    f.write_text(json.dumps(ok) + "\n" + json.dumps(bad) + "\n", "utf-8")
+    with pytest.raises(SevalError, match=r"rt\.jsonl:2: unknown risk_type 'Alchemy'; valid"):
+        list(read_cases(f))

@@ -1,7 +1,9 @@
 """Benchmark readers and writers: official S-Eval release files (zipped or not), our JSONL, CSV and Parquet.
 
-Reading streams row by row, so a 110,000-line file costs bounded memory. A malformed line stops with the
-file and line number; an unknown risk or attack name stops with the valid ones.
+Reading streams row by row, so a 110,000-line file costs bounded memory. A malformed line (bad JSON, bytes that
+are not UTF-8, a lone surrogate) stops with the file and line number; an unknown risk or attack name stops with
+the file, line and the valid ones; a duplicate id stops naming both lines (an identical duplicate row is read
+once, with a warning).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -19,6 +22,7 @@ from seval.errors import SevalError
 from seval.lang import detect_lang
 from seval.records import TestCase, md5_hex
 
+log = logging.getLogger(__name__)
 _LANG_IN_NAME = re.compile(r"(?:^|[_\-./])(zh|en|cn|chinese|english)(?:[_\-./]|$)", re.IGNORECASE)
 BASE_MODELS = {"base_risk", "original_risk"}
 
@@ -67,20 +71,10 @@ class _RowMapper:
             except json.JSONDecodeError as exc:
                 raise SevalError(f"{where}: 'ext' is not valid JSON ({exc.msg})") from None
         ext = ext if isinstance(ext, dict) else {}
-        dimension = row.get("dimension")
-        category = row.get("category")
-        if row.get("risk_type"):
-            dimension, cat = self.tax.resolve_risk_type(str(row["risk_type"]))
-            category = category or cat
-        elif dimension:
-            dimension = self.tax.dimension(str(dimension)).id
-        if category:
-            cat_obj = self.tax.category(str(category))
-            category, dimension = cat_obj.id, dimension or cat_obj.dimension
-        risk = row.get("risk")
-        if risk:
-            r = self.tax.risk(str(risk))
-            category, dimension = category or r.category, dimension or r.dimension
+        try:
+            dimension, category, risk = self._risk(row)
+        except SevalError as exc:
+            raise SevalError(f"{where}: {exc}") from None
         attack = row.get("attack")
         model = ext.get("model")
         if not attack and model == "attack":
@@ -114,14 +108,74 @@ class _RowMapper:
         )
 
 
-def _iter_json_lines(stream: Iterable[str], path: str) -> Iterator[tuple[dict[str, Any], str]]:
-    for lineno, line in enumerate(stream, 1):
+    def _risk(self, row: dict[str, Any]) -> tuple[str | None, str | None, Any]:
+        """(dimension, category, risk) of a row, checked against the taxonomy."""
+        dimension = row.get("dimension")
+        category = row.get("category")
+        if row.get("risk_type"):
+            dimension, cat = self.tax.resolve_risk_type(str(row["risk_type"]))
+            category = category or cat
+        elif dimension:
+            dimension = self.tax.dimension(str(dimension)).id
+        if category:
+            cat_obj = self.tax.category(str(category))
+            category, dimension = cat_obj.id, dimension or cat_obj.dimension
+        risk = row.get("risk")
+        if risk:
+            r = self.tax.risk(str(risk))
+            category, dimension = category or r.category, dimension or r.dimension
+        return dimension, category, risk
+
+
+def _decode_line(raw: bytes, lineno: int, path: str) -> str:
+    """One line of a JSON-lines file as text (a BOM on the first line is dropped); bad bytes name the line."""
+    try:
+        return raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+    except UnicodeDecodeError as exc:
+        hint = "it looks like a binary file" if b"\x00" in raw else "save the file as UTF-8"
+        raise SevalError(f"{path}:{lineno}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column "
+                         f"{exc.start + 1}); {hint}") from None
+
+
+def _check_text(row: Any, where: str) -> None:
+    """A lone surrogate (JSON `\\ud800`) is not text: it would fail later, far from its line."""
+    for key, value in row.items() if isinstance(row, dict) else ():
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            bad = exc.object[exc.start:exc.end].encode("unicode_escape").decode("ascii")
+            raise SevalError(f"{where}: field {key!r} holds a lone surrogate ({bad}), which is not valid text; "
+                             f"fix or remove that escape") from None
+
+
+def _iter_json_lines(stream: Iterable[bytes], path: str) -> Iterator[tuple[dict[str, Any], str]]:
+    for lineno, raw in enumerate(stream, 1):
+        line = _decode_line(raw, lineno, path)
         if not line.strip():
             continue
         try:
-            yield json.loads(line), f"{path}:{lineno}"
+            row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise SevalError(f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if "\\u" in line:  # only a \u escape can hold a lone surrogate
+            _check_text(row, f"{path}:{lineno}")
+        yield row, f"{path}:{lineno}"
+
+
+_ESCAPED = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8, kept by errors="surrogateescape"
+
+
+def _iter_csv(path: str, delimiter: str) -> Iterator[tuple[dict[str, Any], str]]:
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+        reader = csv.DictReader(fh, delimiter=delimiter)
+        if not reader.fieldnames or "prompt" not in reader.fieldnames:
+            raise SevalError(f"{path}: CSV needs a 'prompt' column (found: {', '.join(reader.fieldnames or [])})")
+        for row in reader:
+            where = f"{path}:{reader.line_num}"
+            values = [v for v in row.values() if isinstance(v, str)]
+            if any(_ESCAPED.search(v) for v in values):
+                raise SevalError(f"{where}: not valid UTF-8; save the file as UTF-8")
+            yield {k: v for k, v in row.items() if v not in (None, "")}, where
 
 
 def _iter_raw(path: str) -> Iterator[tuple[dict[str, Any], str]]:
@@ -140,17 +194,12 @@ def _iter_raw(path: str) -> Iterator[tuple[dict[str, Any], str]]:
                 raise SevalError(f"{path}: the zip holds no .jsonl file")
             for member in members:
                 with zf.open(member) as fh:
-                    yield from _iter_json_lines(io.TextIOWrapper(fh, encoding="utf-8-sig"), f"{path}!{member}")
+                    yield from _iter_json_lines(io.BufferedReader(fh), f"{path}!{member}")
     elif name.endswith((".jsonl", ".json", ".ndjson")):
-        with open(p, encoding="utf-8-sig") as fh:
+        with open(p, "rb") as fh:
             yield from _iter_json_lines(fh, path)
     elif name.endswith((".csv", ".tsv")):
-        with open(p, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh, delimiter="\t" if name.endswith(".tsv") else ",")
-            if not reader.fieldnames or "prompt" not in reader.fieldnames:
-                raise SevalError(f"{path}: CSV needs a 'prompt' column (found: {', '.join(reader.fieldnames or [])})")
-            for lineno, row in enumerate(reader, 2):
-                yield {k: v for k, v in row.items() if v not in (None, "")}, f"{path}:{lineno}"
+        yield from _iter_csv(path, "\t" if name.endswith(".tsv") else ",")
     elif name.endswith(".parquet"):
         pq = parquet_module()
         try:
@@ -172,15 +221,39 @@ def read_cases(path: str | Path, lang: str | None = None, limit: int | None = No
     if lang is not None and lang not in ("zh", "en"):
         raise SevalError(f"unknown language {lang!r}; valid: zh, en")
     mapper = _RowMapper(path)
+    seen: dict[str, tuple[str, str]] = {}  # id -> (where, the row's JSON)
     n = 0
     for row, where in _iter_raw(path):
         if limit is not None and n >= limit:
             return
         case = mapper(row, where)
+        if _duplicate(seen, case.id, row, where):
+            continue
         if lang and case.lang != lang:
             continue
         n += 1
         yield case
+
+
+_WARNED: set[str] = set()  # duplicate rows already reported (a run reads its benchmark twice)
+
+
+def _duplicate(seen: dict[str, tuple[str, str]], case_id: str, row: dict[str, Any], where: str) -> bool:
+    """True for a row identical to an earlier one with its id (skipped, with a warning); a different row with
+    the same id is an error naming both lines (two answers under one id would be indistinguishable)."""
+    text = json.dumps(row, sort_keys=True, ensure_ascii=False, default=str)
+    first = seen.get(case_id)
+    if first is None:
+        seen[case_id] = (where, text)
+        return False
+    first_line = first[0].rpartition(":")[2]
+    if first[1] != text:
+        raise SevalError(f"{where}: duplicate id {case_id!r} (first at line {first_line}) with a different row; "
+                         f"give each row its own id")
+    if where not in _WARNED:
+        _WARNED.add(where)
+        log.warning("%s: skipped: the same row as line %s (duplicate id %r)", where, first_line, case_id)
+    return True
 
 
 PARQUET_HINT = "Parquet files need pyarrow, an optional dependency: pip install 'seval[parquet]'"
