@@ -9,7 +9,6 @@ once, with a warning).
 from __future__ import annotations
 
 import csv
-import io
 import json
 import logging
 import re
@@ -194,7 +193,7 @@ def _iter_raw(path: str) -> Iterator[tuple[dict[str, Any], str]]:
                 raise SevalError(f"{path}: the zip holds no .jsonl file")
             for member in members:
                 with zf.open(member) as fh:
-                    yield from _iter_json_lines(io.BufferedReader(fh), f"{path}!{member}")
+                    yield from _iter_json_lines(fh, f"{path}!{member}")
     elif name.endswith((".jsonl", ".json", ".ndjson")):
         with open(p, "rb") as fh:
             yield from _iter_json_lines(fh, path)

@@ -2,11 +2,16 @@
 
     run = RunFolder("seval-runs/m1")
     run.meta["target"], run.summary["safety"]["overall"], next(run.iter_rows())
+
+A run that writes a folder first `prepare()`s it (a bad --out is one line) and holds `lock()`: a lock file with
+the holder's pid, so a second run on the same folder stops at once instead of sending every prompt twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +30,7 @@ STUDY = "study.json"  # a study folder's result
 BENCH_SAMPLE = "bench_sample.jsonl"  # `seval defend --sample`'s benchmark
 BENIGN_RESPONSES = "benign_responses.jsonl"  # `seval defend`'s over-refusal answers
 REDTEAM = "redteam.jsonl"  # `seval redteam`: one row per base prompt and adaptive method
+LOCK = "run.lock"  # held (with the pid) while a run writes the folder
 
 
 def rejudge_name(critic_spec: str) -> str:
@@ -69,6 +75,50 @@ def write_json(path: Path, data: Any) -> Path:
     return path
 
 
+def _take_lock(path: Path) -> int:
+    """An exclusive, non-blocking OS lock on `path` (created with this pid in it); SevalError when held."""
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise SevalError(f"run directory {path.parent} is not writable ({exc.strerror}); choose another "
+                             f"--out") from None
+        if not _os_lock(fd):
+            holder = os.read(fd, 64).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise SevalError(f"{path.parent} is in use by another seval run (pid {holder}); wait for it to finish "
+                             f"or stop it, or choose another --out")
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:  # else the holder removed the file as we opened it: take the new one
+            break
+        os.close(fd)
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+    return fd
+
+
+def _os_lock(fd: int) -> bool:
+    """Lock `fd` without waiting (flock on POSIX, msvcrt on Windows); False when another process holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class RunFolder:
     """A run directory: where each file is, and typed access to what is in it."""
@@ -96,6 +146,35 @@ class RunFolder:
 
     def file(self, name: str) -> Path:
         return self.path / name
+
+    def prepare(self) -> Path:
+        """Create the folder; an --out that is a file, lies under a file or is read-only is a one-line error."""
+        p = self.path
+        if p.exists() and not p.is_dir():
+            raise SevalError(f"--out {p} is a file, not a directory; choose another --out")
+        try:
+            p.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            blocker = next((a for a in p.parents if a.exists() and not a.is_dir()), p)
+            raise SevalError(f"cannot create run directory {p}: {blocker} is a file; choose another --out") from None
+        except OSError as exc:
+            raise SevalError(f"cannot create run directory {p}: {exc.strerror}; choose another --out") from None
+        if not os.access(p, os.W_OK):
+            raise SevalError(f"run directory {p} is not writable; choose another --out")
+        return p
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[Path]:
+        """Hold the folder for one run: a second run stops at once naming this process; the lock of a process
+        that died (kill -9 included) is free again, since the OS drops it with the process."""
+        path = self.prepare() / LOCK
+        fd = _take_lock(path)
+        try:
+            yield path
+        finally:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            os.close(fd)  # after the unlink: a run that opened the old file sees it is gone and retries
 
     def exists(self) -> bool:
         return self.results_path.is_file()

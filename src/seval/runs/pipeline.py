@@ -129,18 +129,23 @@ async def execute(config: RunConfig, progress: ProgressFactory | None = None,
 async def _execute(plan: _Plan, config: RunConfig, progress: ProgressFactory | None,
                    on_event: Callable[[str], None] | None,
                    usage_by_role: Callable[[], dict[str, Any]] | None) -> RunResult:
-    from seval.runner.executor import Executor, error_line, stop_message, too_many_errors
-    from seval.runner.store import RunStore
-
-    params = config.params or GenParams()
-    progress = progress or no_progress
     # a first pass counts the cases (for the progress bar) and validates every line before any model call
     total = plan.count() if plan.count is not None else sum(1 for _ in plan.cases())
     if total == 0:
         raise SevalError(f"{plan.meta['bench']}: no test cases" + (f" in language {config.lang!r}" if config.lang
                                                                      else ""))
     plan.meta["n_cases"] = total
-    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    with RunFolder(plan.out_dir).lock():  # one run writes a folder at a time
+        return await _execute_locked(plan, config, progress or no_progress, on_event, usage_by_role, total)
+
+
+async def _execute_locked(plan: _Plan, config: RunConfig, progress: ProgressFactory,
+                          on_event: Callable[[str], None] | None,
+                          usage_by_role: Callable[[], dict[str, Any]] | None, total: int) -> RunResult:
+    from seval.runner.executor import Executor, error_line, stop_message, too_many_errors
+    from seval.runner.store import RunStore
+
+    params = config.params or GenParams()
     store = RunStore(plan.out_dir / STORE)
     price = config.target_price()
     if config.retry_errors and not plan.offline:
