@@ -57,6 +57,8 @@ def run_cmd(target: str, bench: str | None, critic: str | None, out: str | None,
     result = run_benchmark(target=target, bench=bench, critic=critic, out=out, concurrency=concurrency, limit=limit,
                            lang=lang, defense=defense, params=params, progress=not quiet, retry_errors=retry_errors,
                            max_error_share=max_error_share, **runner)
+    if not result.summary:  # stopped before a summary could be written (the store's disk is full)
+        _exit_if_stopped(result)
     if as_json:
         click.echo(json.dumps(result.summary, ensure_ascii=False, indent=2))
         _exit_if_stopped(result)

@@ -25,7 +25,7 @@ from seval.models.budget import Price, model_name
 from seval.models.policy import CallPolicy
 from seval.models.retry import BudgetReached, EndpointDown, RetryPolicy, RunStopped
 from seval.records import Completion, GenParams, JudgeItem, ModelCallError, TestCase, Verdict, stable_hash
-from seval.runner.store import RunStore, StoredResponse
+from seval.runner.store import RunStore, StoredResponse, StoreUnwritable
 
 __all__ = ["CHUNK", "BudgetReached", "EndpointDown", "Executor", "RetryPolicy", "RunStats", "RunStopped",
            "error_line", "response_key", "too_many_errors"]
@@ -44,6 +44,7 @@ class RunStats:
     called: int = 0  # cases sent to the model in this invocation
     judged: int = 0
     not_run: int = 0  # cases left for the next invocation (the run stopped early)
+    unsaved: int = 0  # answers that came back but could not be stored (the store's disk was full)
     states: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     error_samples: dict[str, str] = field(default_factory=dict)  # one message per error kind, to name the problem
@@ -71,7 +72,7 @@ class RunStats:
                 "models": self.usage.get("models", {}), "roles": self.usage.get("roles", {}),
                 "retries": self.retries, "limit_cuts": self.limit_cuts,
                 "min_limit": self.min_limit, "breaker_openings": self.breaker_openings,
-                "complete": self.stopped is None, "stopped": self.stopped, "stop_message": self.stop_message,
+                "unsaved": self.unsaved, "complete": self.stopped is None, "stopped": self.stopped, "stop_message": self.stop_message,
                 "wall_s": round(self.wall_s, 3)}
 
 
@@ -156,14 +157,21 @@ class Executor:
     def _schedule_flush(self) -> None:
         """Commit on the next loop tick: everything finished in one tick goes in one transaction."""
         if self.store.pending >= self.flush_every:
-            self.store.flush()
+            self._flush()
         elif not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush_now)
 
     def _flush_now(self) -> None:
         self._flush_scheduled = False
-        self.store.flush()
+        self._flush()
+
+    def _flush(self) -> None:
+        """Commit; a store that cannot be written stops the run (no more requests) and keeps the rows pending."""
+        try:
+            self.store.flush()
+        except StoreUnwritable as exc:
+            self._set_stop(exc)
 
     def _set_stop(self, exc: RunStopped) -> None:
         if self._stop is None:
@@ -279,7 +287,8 @@ class Executor:
                 t.cancel()
             if self._critic_hash is not None and not self._critic_hash.done():
                 self._critic_hash.cancel()
-            self.store.flush()
+            self._flush()
+            self.stats.unsaved = self.store.unsaved
             self.stats.wall_s += time.perf_counter() - t0
             self._finish_stats()
             if set_info is not None:
@@ -479,10 +488,13 @@ def too_many_errors(stats: dict[str, Any], max_share: float) -> bool:
 
 def stop_message(stats: RunStats) -> str:
     """What an early stop did and how to continue, for the CLI and RunResult.message."""
-    done = stats.total - stats.not_run
+    done = stats.total - stats.not_run - stats.unsaved
     how = {"budget": "re-run the same command: it skips the stored work and starts a new "
                      "--max-requests/--max-cost budget",
-           "endpoint_down": "re-run the same command once the endpoint is back: it skips the stored work"}
+           "endpoint_down": "re-run the same command once the endpoint is back: it skips the stored work",
+           "store_full": "re-run the same command once there is space: it sends only what is not stored"}
+    lost = (f" {stats.unsaved} answers that came back could not be stored (the re-run asks them again)."
+            if stats.unsaved else "")
     return (f"run stopped early: {stats.stop_message}. {done} of {stats.total} cases have a recorded answer "
             f"({stats.cached} from earlier runs, {stats.called} this run), {stats.not_run} not run yet; nothing "
-            f"stored is lost. To continue, {how.get(stats.stopped or '', 're-run the same command')}.")
+            f"stored is lost.{lost} To continue, {how.get(stats.stopped or '', 're-run the same command')}.")

@@ -2,7 +2,8 @@
 
 A response's key hashes the target's configuration (defense included), the exact messages and the sampling
 parameters; a verdict's key adds the critic's configuration hash. Rows are committed in small batches:
-after kill -9, at most the last uncommitted batch is redone, and never duplicated.
+after kill -9, at most the last uncommitted batch is redone, and never duplicated. A write that fails (disk full,
+read-only) raises StoreUnwritable and keeps the batch pending, so the run stops and reports what it holds.
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from seval.errors import SevalError
+from seval.models.retry import RunStopped
 from seval.records import Verdict
+
+
+class StoreUnwritable(RunStopped, SevalError):
+    """The store could not be written (disk full, read-only): the run stops sending; the same command resumes."""
+
+    exit_code = 6
+    reason = "store_full"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -83,13 +93,20 @@ class RunStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
-        self._migrate()
         self._pending_r: list[tuple[Any, ...]] = []
         self._pending_v: list[tuple[Any, ...]] = []
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+            self._migrate()
+        except sqlite3.OperationalError as exc:
+            raise self._unwritable(exc) from None
+
+    def _unwritable(self, exc: Exception) -> StoreUnwritable:
+        return StoreUnwritable(f"the run store {self.path} could not be written ({exc}); free space (or make it "
+                               f"writable) and re-run the same command")
 
     def _migrate(self) -> None:
         """Stores written before verdict flags existed get the column (NULL = no flags); nothing is lost."""
@@ -167,19 +184,29 @@ class RunStore:
     def pending(self) -> int:
         return len(self._pending_r) + len(self._pending_v)
 
+    @property
+    def unsaved(self) -> int:
+        """Answers received but not committed (after a failed flush: what a re-run asks again)."""
+        return len(self._pending_r)
+
     def flush(self) -> None:
-        """Commit pending rows in one transaction (INSERT OR REPLACE: a redone item overwrites, never duplicates)."""
+        """Commit pending rows in one transaction (INSERT OR REPLACE: a redone item overwrites, never duplicates).
+
+        A failed write raises StoreUnwritable and keeps the rows pending (a later flush tries them again)."""
         if not self._pending_r and not self._pending_v:
             return
-        with self.db:
-            self.db.execute("BEGIN")
-            if self._pending_r:
-                self.db.executemany("INSERT OR REPLACE INTO responses VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                                    self._pending_r)
-            if self._pending_v:
-                self.db.executemany(
-                    "INSERT OR REPLACE INTO verdicts (response_key, critic_hash, critic, label, score, tags, "
-                    "explanation, raw, created, flags) VALUES (?,?,?,?,?,?,?,?,?,?)", self._pending_v)
+        try:
+            with self.db:
+                self.db.execute("BEGIN")
+                if self._pending_r:
+                    self.db.executemany("INSERT OR REPLACE INTO responses VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                                        self._pending_r)
+                if self._pending_v:
+                    self.db.executemany(
+                        "INSERT OR REPLACE INTO verdicts (response_key, critic_hash, critic, label, score, tags, "
+                        "explanation, raw, created, flags) VALUES (?,?,?,?,?,?,?,?,?,?)", self._pending_v)
+        except sqlite3.OperationalError as exc:
+            raise self._unwritable(exc) from None
         self._pending_r.clear()
         self._pending_v.clear()
 
@@ -200,9 +227,13 @@ class RunStore:
     def counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT status, COUNT(*) FROM responses GROUP BY status").fetchall())
 
-    def close(self) -> None:
-        self.flush()
-        self.db.close()
+    def close(self, flush: bool = True) -> None:
+        """Commit what is pending (unless `flush` is False: a run that already reported it could not) and close."""
+        try:
+            if flush:
+                self.flush()
+        finally:
+            self.db.close()
 
     def add_many_verdicts(self, pairs: Iterable[tuple[str, Verdict]]) -> None:
         for key, v in pairs:

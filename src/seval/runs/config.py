@@ -150,7 +150,8 @@ class RunResult:
     complete: bool = True
     #: why it stopped and how to continue; None when complete
     message: str | None = None
-    #: the CLI's exit code: 0 complete, 3 budget reached, 4 endpoint down, 5 too many rows ended in errors
+    #: the CLI's exit code: 0 complete, 3 budget reached, 4 endpoint down, 5 too many rows ended in errors,
+    #: 6 the run store could not be written (disk full, read-only)
     exit_code: int = 0
     #: where the rows went (results.jsonl, or a rejudge-*.jsonl for a re-judged run)
     rows_path: Path | None = None

@@ -95,8 +95,13 @@ def _take_lock(path: Path) -> int:
         if same:  # else the holder removed the file as we opened it: take the new one
             break
         os.close(fd)
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+    except OSError as exc:
+        os.close(fd)
+        raise SevalError(f"could not write {path}: {exc.strerror}; free space (or make it writable) and re-run "
+                         f"the same command") from None
     return fd
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from seval import __version__
 from seval.errors import SevalError
@@ -34,6 +34,8 @@ from seval.runs.config import (
     run_sync,
 )
 from seval.runs.folder import RESULTS, STORE, RunFolder, write_json
+
+T = TypeVar("T")
 
 # ---- the stages ---------------------------------------------------------------------------------------------
 
@@ -143,7 +145,7 @@ async def _execute_locked(plan: _Plan, config: RunConfig, progress: ProgressFact
                           on_event: Callable[[str], None] | None,
                           usage_by_role: Callable[[], dict[str, Any]] | None, total: int) -> RunResult:
     from seval.runner.executor import Executor, error_line, stop_message, too_many_errors
-    from seval.runner.store import RunStore
+    from seval.runner.store import RunStore, StoreUnwritable
 
     params = config.params or GenParams()
     store = RunStore(plan.out_dir / STORE)
@@ -172,14 +174,17 @@ async def _execute_locked(plan: _Plan, config: RunConfig, progress: ProgressFact
             if advance is not None and hasattr(advance, "message"):
                 executor.on_event = plan.policy.on_event = advance.message
             stats = await executor.run(plan.cases(), on_progress=advance)
+        if stats.stopped == StoreUnwritable.reason:  # nothing more can be written: say so, keep the store
+            return RunResult(out_dir=plan.out_dir, summary={}, stats=stats.to_dict(), complete=False,
+                             message=stop_message(stats), exit_code=StoreUnwritable.exit_code)
         plan.meta["critic_hash"] = plan.critic.config_hash() if plan.critic is not None else ""
         if getattr(executor, "run_info", None):  # the Ray executor: workers, start-up time, store commit rate
             plan.meta["executor"] = executor.run_info
         rows_path = plan.rows_path or plan.out_dir / RESULTS
-        rows_written = write_rows(rows_path, store, executor, plan.cases(), plan.meta,
-                                  on_row=summarizer.add)
+        rows_written = _writing(rows_path, lambda: write_rows(rows_path, store, executor, plan.cases(), plan.meta,
+                                                              on_row=summarizer.add))
     finally:
-        store.close()
+        store.close(flush=executor.stats.stopped != StoreUnwritable.reason)
         if plan.close_target:
             await plan.backend.aclose()
         if plan.critic is not None:
@@ -189,19 +194,28 @@ async def _execute_locked(plan: _Plan, config: RunConfig, progress: ProgressFact
     summary = summarizer.result(run_meta, calls_by_role=roles)
     folder = RunFolder(plan.out_dir)
     if plan.write_meta:
-        write_json(folder.summary_path, summary)
-        write_json(folder.meta_path, run_meta)
+        _writing(folder.summary_path, lambda: write_json(folder.summary_path, summary))
+        _writing(folder.meta_path, lambda: write_json(folder.meta_path, run_meta))
     result = RunResult(out_dir=plan.out_dir, summary=summary, stats=stats.to_dict(),
                        rows_path=rows_path)
     if stats.stopped:
         result.complete = False
-        result.exit_code = 4 if stats.stopped == "endpoint_down" else 3
+        result.exit_code = {"endpoint_down": 4}.get(stats.stopped, 3)
         result.message = stop_message(stats)
     elif not plan.offline and too_many_errors(result.stats, config.max_error_share):
         result.exit_code = 5
         result.message = (f"{error_line(result.stats)} The run exits non-zero: more than "
                           f"--max-error-share {config.max_error_share:g} of its rows errored.")
     return result
+
+
+def _writing(path: Path, write: Callable[[], T]) -> T:
+    """A run file written; a full or read-only disk is one line (the store has the answers: re-run to finish)."""
+    try:
+        return write()
+    except OSError as exc:
+        raise SevalError(f"could not write {path}: {exc.strerror}; free space (or make it writable) and re-run "
+                         f"the same command: the answers are in the store") from None
 
 
 def _usage_by_role(fn: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:

@@ -213,15 +213,13 @@ class RayExecutor(Executor):
             self.store.add_response(r)
         for key, v in res.verdicts:
             self.store.add_verdict(key, v)
-        self.store.flush()
+        self._flush()  # a store that cannot be written stops the run, its rows kept pending
         self._commit_s += time.perf_counter() - t0
         self._committed += len(res.responses) + len(res.verdicts)
         s = self.stats
         for r in res.responses:
             s.called += 1
-            s.states[r.status] += 1
-            if r.error_kind:
-                s.errors[r.error_kind] += 1
+            self._count(r)
             s.prompt_tokens += r.prompt_tokens
             s.completion_tokens += r.completion_tokens
         s.judged += len(res.verdicts)
