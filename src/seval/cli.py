@@ -83,10 +83,36 @@ def cli() -> None:
     """
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so the run unwinds the same way (its store committed) and says so."""
+
+
+_TERMINATED: list[int] = []  # set once SIGTERM arrived (click turns the interrupt into an Abort on the way)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    _TERMINATED.append(signum)
+    raise Terminated()
+
+
+def _interrupted() -> None:
+    if _TERMINATED:
+        click.echo("terminated (SIGTERM): everything finished so far is saved; run the same command to resume",
+                   err=True)
+        sys.exit(143)
+    click.echo("interrupted: everything finished so far is saved; run the same command to resume", err=True)
+    sys.exit(130)
+
+
 def main(argv: list[str] | None = None) -> Any:
-    """Console entry point: user errors print one line and exit 2; Ctrl-C exits 130 with work saved."""
+    """Console entry point: user errors print one line and exit 2; Ctrl-C exits 130 and SIGTERM 143, work saved."""
+    import signal
+    import threading
+
     from seval.errors import SevalError
 
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return cli.main(args=argv, prog_name="seval", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -94,12 +120,8 @@ def main(argv: list[str] | None = None) -> Any:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("interrupted: everything finished so far is saved; run the same command to resume", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("interrupted: everything finished so far is saved; run the same command to resume", err=True)
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _interrupted()
     except SevalError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

@@ -79,18 +79,23 @@ def test_llama_cpp_batched_decoding_keeps_sequences_apart() -> None:
     params = GenParams(max_tokens=10, temperature=0.0)
     msgs = [[{"role": "user", "content": p}] for p in prompts]
 
-    async def both() -> tuple[list[Completion | ModelCallError], list[Completion | ModelCallError]]:
+    async def three() -> tuple[list[Completion | ModelCallError], ...]:
         try:
             fwd = await model.generate_many(msgs, params)
             rev = await model.generate_many(msgs[::-1], params)
+            one = [await model.generate(m, params) for m in msgs]  # single-sequence decoding
         finally:
             await model.aclose()
-        return fwd, rev[::-1]
+        return fwd, rev[::-1], one
 
-    fwd, rev = asyncio.run(both())
-    assert all(isinstance(c, Completion) for c in fwd + rev)
-    texts = [c.text for c in fwd]  # type: ignore[union-attr]
-    # each answer belongs to its own prompt (no mixed-up sequences or positions), whatever the batch order
-    assert "Tokyo" in texts[0] and "4" in texts[1] and "Pacific" in texts[2], texts
-    assert texts == [c.text for c in rev]  # type: ignore[union-attr]
+    fwd, rev, one = asyncio.run(three())
+    assert all(isinstance(c, Completion) for c in fwd + rev + one)
+    # each answer belongs to its own prompt (no mixed-up sequences or positions), whatever the batch order and
+    # compared with decoding each prompt alone. By content, not bit-identical text: llama.cpp does not promise
+    # identical floating point across batch compositions (a CPU-tuned build ends '... Ocean.' vs '... Ocean,')
+    expected = ("Tokyo", "4", "Pacific")  # the 4th prompt is a filler: the tiny model's French answer varies
+    for name, got in (("batched", fwd), ("batched, reversed", rev), ("one at a time", one)):
+        texts = [c.text for c in got]  # type: ignore[union-attr]
+        assert all(word in text for word, text in zip(expected, texts[:3], strict=True)), (name, texts)
+        assert texts[3].strip() and not any(w in texts[3] for w in ("Tokyo", "Pacific")), (name, texts)
     assert all(0 < c.usage.completion_tokens <= 10 and c.usage.prompt_tokens > 5 for c in fwd)  # type: ignore[union-attr]
