@@ -52,6 +52,27 @@ def hostile(fault: SpawnedServer) -> Callable[[str], SpawnedServer]:
     return set_mode
 
 
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """`tmpfs("size=1m")` / `tmpfs("ro,size=64k")`: a fresh tmpfs mounted under tmp_path (root on Linux only;
+    skips with the reason elsewhere), unmounted after the test."""
+    mounted: list[Path] = []
+
+    def mount(options: str) -> Path:
+        d = tmp_path / f"tmpfs{len(mounted)}"
+        d.mkdir()
+        got = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(d)], capture_output=True)
+        if got.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here ({got.stderr.decode(errors='replace').strip()}): "
+                        "this test needs root on Linux")
+        mounted.append(d)
+        return d
+
+    yield mount
+    for d in mounted:
+        subprocess.run(["umount", "-l", str(d)], check=False)
+
+
 def _shared_data_dir() -> Path | None:
     env = os.environ.get("SEVAL_SHARED_DATA")
     for cand in [Path(env)] if env else [REPO.parent / "shared" / "data", REPO / "../shared/data"]:
