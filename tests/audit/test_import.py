@@ -9,13 +9,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from audit_run import truth_labels
 from click.testing import CliRunner
 
 from seval.api import audit_import, audit_sample
 from seval.cli import cli
 from seval.errors import SevalError
-
-from audit_run import truth_labels
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:

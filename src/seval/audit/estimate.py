@@ -52,7 +52,7 @@ class Labelled:
 
 def weighted_wilson(hit: np.ndarray, w: np.ndarray) -> dict[str, Any]:
     """A weighted proportion with a Wilson interval on Kish's effective sample size: `{rate, lo, hi, n, n_eff}`."""
-    n = int(len(w))
+    n = len(w)
     if n == 0 or w.sum() <= 0:
         return {"rate": None, "lo": None, "hi": None, "n": n, "n_eff": 0.0}
     p = float((w * hit).sum() / w.sum())

@@ -70,7 +70,6 @@ def _show(res: dict[str, Any], as_json: bool, line: str, run_dir: Path) -> None:
     click.echo(line)
     if res.get("audit"):
         from seval.commands.audit_tables import print_audit
-
         from seval.runs.folder import RunFolder
 
         print_audit(res["audit"], RunFolder(run_dir).summary)
