@@ -88,7 +88,16 @@ def rejudge_run(run_dir: str | Path, critic: str | Any | None = None, out: str |
             "judged": judged_now, "cached": counts["safe"] + counts["unsafe"] + counts["invalid"] - judged_now,
             "labels": labels, "out": str(res.results_path), "flags": {k: v["count"] for k, v in
                                                                       res.summary["flags"].items()},
-            "critic_validation": res.summary.get("critic", {}).get("line")}
+            "critic_validation": res.summary.get("critic", {}).get("line"),
+            "audit": _rejudge_audit(run_dir, res)}
+
+
+def _rejudge_audit(run_dir: str | Path, res: RunResult) -> dict[str, Any] | None:
+    """The new critic's agreement with the run's human labels (kept: they are keyed by case, not critic)."""
+    from seval.audit import audit_block
+    from seval.runs.folder import read_results
+
+    return audit_block(run_dir, res.summary, read_results(res.results_path))
 
 
 def judge_pairs(items: list[Any], critic: str | Any | None = None, options: dict[str, Any] | None = None,
@@ -399,3 +408,34 @@ def redteam(target: str | Any, attacker: str | Any, bench: str | Path | None = N
     config = RedteamConfig(target=target, attacker=attacker, bench=bench, methods=parse_methods(methods),
                            params=params, attacker_params=aparams, **options)
     return run_redteam(config, progress=progress_factory(progress), on_event=_stderr_event)
+
+
+# ---- audit (issue 24) ------------------------------------------------------------------------------------------
+
+def audit_sample(run_dir: str | Path, *, n: int, out: str | Path, strata: str | list[str] | None = None,
+                 seed: int = 0, fmt: str | None = None) -> dict[str, Any]:
+    """`seval audit RUN --sample N --out FILE`: draw a stratified sample of judged rows, store its design in the
+    run's store and write it (JSONL or CSV) with `label` empty; returns the strata sizes and draws."""
+    from seval.audit.actions import draw_sample
+
+    return draw_sample(run_dir, n, out, strata=strata, seed=seed, fmt=fmt)
+
+
+def audit_import(run_dir: str | Path, *, labels: str | Path, annotator: str | None = None) -> dict[str, Any]:
+    """`seval audit RUN --labels FILE`: import human labels (bad records reported by line and skipped) and
+    refresh summary.json's `audit` block; returns the import report with the block."""
+    from seval.audit.actions import import_file
+
+    return import_file(run_dir, labels, annotator)
+
+
+def audit_label(run_dir: str | Path, *, getchar: Callable[[], str], echo: Callable[[str], None],
+                prompt: Callable[[str], str], annotator: str | None = None,
+                show_verdict: bool = False) -> dict[str, Any]:
+    """`seval audit RUN --label`: label the sample one item at a time through the given key/print callbacks."""
+    from seval.audit.actions import label_terminal
+
+    return label_terminal(run_dir, getchar, echo, prompt, annotator=annotator, show_verdict=show_verdict)
+
+
+__all__ += ["audit_import", "audit_label", "audit_sample"]

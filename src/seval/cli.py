@@ -24,6 +24,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "study": "seval.commands.study:study_group",
     # adaptive red teaming (issue 15)
     "redteam": "seval.commands.redteam:redteam_cmd",
+    "audit": "seval.commands.audit:audit_cmd",  # issue 24
 }
 
 _HELP = {
@@ -38,6 +39,7 @@ _HELP = {
     "report": "Build an HTML/JSON/CSV/Markdown report and leaderboard from run directories.",
     "study": "Decoding, language and reasoning studies.",
     "redteam": "Adaptive red teaming: PAIR, TAP and Crescendo attacks driven by an attacker model.",
+    "audit": "Audit a run's verdicts by hand and correct its safety score for the judge's error.",
 }
 
 

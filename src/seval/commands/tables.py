@@ -57,6 +57,10 @@ def print_summary(summary: dict[str, Any], console: Any = None, title: str = "se
     if critic and critic.get("line"):
         style = "" if critic.get("validation") else "yellow"
         con.print(f"[{style}]{critic['line']}[/{style}]" if style else critic["line"], highlight=False)
+    if summary.get("audit"):
+        from seval.commands.audit_tables import print_audit
+
+        print_audit(summary["audit"], summary, con)
     roles = summary.get("calls_by_role")
     if roles:
         con.print("calls by role: " + ", ".join(f"{k} {_calls(v)}" for k, v in roles.items()), highlight=False)

@@ -11,6 +11,7 @@ from seval import __version__
 from seval.errors import SevalError
 from seval.metrics.compare import compare_outcomes
 from seval.report import charts
+from seval.report.audit import audit_context
 from seval.report.leaderboard import build_leaderboard, label_runs
 from seval.report.load import EXAMPLE_COLUMNS, RunData, example_record, is_study_dir, load_run, load_study
 from seval.report.redteam import RedteamData, example_records, is_redteam_dir, load_redteam, redteam_context
@@ -185,6 +186,7 @@ def build_context(runs: list[RunData], studies: list[dict[str, Any]], taxonomy: 
         "svg": svg,
         "studies": studies,
         "redteam": redteam_context(redteams or [], runs),
+        "audit": audit_context(runs),
     }
 
 

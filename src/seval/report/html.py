@@ -37,7 +37,7 @@ def render_html(context: dict[str, Any], examples: dict[str, Any]) -> str:
     env.filters["rate"] = fmt_rate
     env.filters["pct"] = pct
     env.filters["pval"] = _p
-    script = _asset("report.js")
+    script = _asset("report.js") + _asset("audit.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     csp = (f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:; "
            "base-uri 'none'; form-action 'none'")
@@ -46,4 +46,5 @@ def render_html(context: dict[str, Any], examples: dict[str, Any]) -> str:
     return env.get_template("report.html.j2").render(
         **context, csp=csp, css=Markup(_asset("report.css")), script=Markup(script),
         examples_json=Markup(json_for_script(examples)), sampling=examples["sampling"],
+        audit_json=Markup(json_for_script(context.get("audit", {}).get("pages", []))),
         n_examples=len(examples["rows"]))

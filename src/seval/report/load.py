@@ -121,6 +121,8 @@ def load_run(path: str | Path, max_examples: int = 2000, taxonomy: Any = None, s
         summary["critic"] = {"spec": meta["critic"], "hash": meta.get("critic_hash") or "", "validation": None,
                              "status": NEVER_VALIDATED,
                              "line": critic_line({"spec": meta["critic"], "validation": None})}
+    if stored.get("audit"):  # the judge's error measured by the run's audit (seval.audit)
+        summary["audit"] = stored["audit"]
     if stored.get("calls_by_role"):
         summary["calls_by_role"] = stored["calls_by_role"]
     return RunData(p, meta, summary, outcomes, links, examples, stats)

@@ -194,6 +194,10 @@ async def _execute_locked(plan: _Plan, config: RunConfig, progress: ProgressFact
     summary = summarizer.result(run_meta, calls_by_role=roles)
     folder = RunFolder(plan.out_dir)
     if plan.write_meta:
+        from seval.audit import audit_block
+
+        if (audit := audit_block(plan.out_dir, summary)) is not None:  # raw and corrected side by side
+            summary["audit"] = audit
         _writing(folder.summary_path, lambda: write_json(folder.summary_path, summary))
         _writing(folder.meta_path, lambda: write_json(folder.meta_path, run_meta))
     result = RunResult(out_dir=plan.out_dir, summary=summary, stats=stats.to_dict(),
