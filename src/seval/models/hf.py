@@ -136,7 +136,7 @@ class HFModel(ModelBackend):
             folder = converted_folder(self.path)
         try:
             tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-            model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=getattr(torch, dtype),
+            model: Any = AutoModelForCausalLM.from_pretrained(str(folder), dtype=getattr(torch, dtype),
                                                          local_files_only=True)
         except (OSError, ValueError) as exc:
             raise SevalError(f"cannot load {self.path}: {type(exc).__name__}: {str(exc)[:200]}") from None
@@ -145,7 +145,7 @@ class HFModel(ModelBackend):
         tok.padding_side = "left"
         if tok.pad_token_id is None:
             tok.pad_token = tok.eos_token
-        model.to(device).eval()
+        model = model.to(device).eval()
         eos = model.generation_config.eos_token_id
         self._eos = {int(e) for e in (eos if isinstance(eos, list) else [eos]) if e is not None}
         if tok.eos_token_id is not None:
