@@ -50,7 +50,7 @@ def test_bad_specs_are_one_line_errors(spec: str, options: dict[str, object], ms
 
 
 def test_a_folder_without_config_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(SevalError, match="a folder without config.json"):
+    with pytest.raises(SevalError, match=r"a folder without config\.json"):
         resolve_model(f"hf:{tmp_path}")
 
 
@@ -151,3 +151,12 @@ def test_seval_run_end_to_end_on_the_packaged_model(tmp_path: Path) -> None:
     assert len(rows) == 4 and all(r["status"] == "ok" and r["response"] for r in rows)
     run = json.loads((out / "run.json").read_text("utf-8"))
     assert run["stats"]["completion_tokens"] > 0 and run["stats"]["roles"]["target"]["requests"] == 4
+
+
+def test_hf_on_the_cpu_gets_the_short_default_answer_cap() -> None:
+    from seval.runs.config import LOCAL_MAX_TOKENS, REMOTE_MAX_TOKENS, default_max_tokens
+
+    if Path("/proc/driver/nvidia/version").exists():
+        pytest.skip("this machine has an NVIDIA driver: hf: runs on the GPU")
+    assert default_max_tokens("hf:smollm2") == LOCAL_MAX_TOKENS
+    assert default_max_tokens("hf:/m?device=cuda") == REMOTE_MAX_TOKENS == default_max_tokens("vllm:/m")
