@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from abc import abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +78,33 @@ def resolve_source(spec: str, name: str) -> tuple[Path, str]:
                      f"or one of {', '.join(sorted(packaged_models()))} (nothing is downloaded)")
 
 
-class HFModel(ModelBackend):
+class InProcessBatched(ModelBackend):
+    """An in-process model that answers whole batches in a worker thread (`_call_many`), one batch at a time."""
+
     default_concurrency = 1
+
+    def __init__(self, spec: str) -> None:
+        super().__init__(spec)
+        self._lock = asyncio.Lock()
+
+    @abstractmethod
+    def _call_many(self, batch: list[list[Message]], params: GenParams) -> list[Completion | ModelCallError]: ...
+
+    async def _generate(self, messages: list[Message], params: GenParams) -> Completion:
+        res = (await self.generate_many([messages], params))[0]
+        if isinstance(res, ModelCallError):
+            raise res
+        return res
+
+    async def generate_many(self, batch: list[list[Message]],
+                            params: GenParams) -> list[Completion | ModelCallError]:
+        if any(not m for m in batch):
+            raise SevalError("cannot call a model with no messages")
+        async with self._lock:
+            return await asyncio.to_thread(self._call_many, batch, params)
+
+
+class HFModel(InProcessBatched):
 
     def __init__(self, spec: str, source: str, dtype: str = "auto", device: str = "auto", batch_size: int = 32,
                  n_threads: int | None = None, label: str | None = None) -> None:
@@ -100,7 +126,6 @@ class HFModel(ModelBackend):
         self._model: Any = None
         self._tok: Any = None
         self._eos: set[int] = set()
-        self._lock = asyncio.Lock()
         #: what the first load chose and how long it took (for benches and run.json)
         self.loaded: dict[str, Any] = {}
 
@@ -223,19 +248,6 @@ class HFModel(ModelBackend):
         top = torch.topk(lp, k=min(5, lp.shape[-1]), dim=-1)
         return [{self._tok.decode([int(t)]): float(v) for t, v in zip(ti, vi, strict=True)}
                 for ti, vi in zip(top.indices.tolist(), top.values.tolist(), strict=True)]
-
-    async def _generate(self, messages: list[Message], params: GenParams) -> Completion:
-        res = (await self.generate_many([messages], params))[0]
-        if isinstance(res, ModelCallError):
-            raise res
-        return res
-
-    async def generate_many(self, batch: list[list[Message]],
-                            params: GenParams) -> list[Completion | ModelCallError]:
-        if any(not m for m in batch):
-            raise SevalError("cannot call a model with no messages")
-        async with self._lock:
-            return await asyncio.to_thread(self._call_many, batch, params)
 
     async def aclose(self) -> None:
         self._model = self._tok = None

@@ -8,7 +8,6 @@ or `-o key=value`. vLLM is imported on the first call; without it a `vllm:` targ
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import sys
 import time
@@ -16,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from seval.errors import SevalError
-from seval.models.base import MODELS, ModelBackend
-from seval.models.hf import split_query
+from seval.models.base import MODELS
+from seval.models.hf import InProcessBatched, split_query
 from seval.records import Completion, ErrorKind, GenParams, Message, ModelCallError, Usage
 
 OPTIONS = ("dtype", "gpu_memory_utilization", "max_model_len", "batch_size", "enforce_eager")
@@ -48,8 +47,7 @@ def engine(args: dict[str, Any]) -> Any:
     return _ENGINES[key]
 
 
-class VLLMModel(ModelBackend):
-    default_concurrency = 1
+class VLLMModel(InProcessBatched):
     ray_actor_options = {"num_gpus": 1}  # noqa: RUF012  (read by the Ray executor, per class)
 
     def __init__(self, spec: str, path: str, dtype: str = "auto", gpu_memory_utilization: float = 0.9,
@@ -69,7 +67,6 @@ class VLLMModel(ModelBackend):
                                      "enforce_eager": bool(enforce_eager)}
         if max_model_len is not None:
             self.args["max_model_len"] = int(max_model_len)
-        self._lock = asyncio.Lock()
 
     def config(self) -> dict[str, Any]:
         return {"spec": self.spec, "model": self.path.name, "dtype": self.args["dtype"],
@@ -109,19 +106,6 @@ class VLLMModel(ModelBackend):
         return Completion(text=c.text, model=self.path.name, finish_reason=c.finish_reason,
                           usage=Usage(len(out.prompt_token_ids or []), len(c.token_ids)), latency_s=latency,
                           first_token_logprobs=first)
-
-    async def _generate(self, messages: list[Message], params: GenParams) -> Completion:
-        res = (await self.generate_many([messages], params))[0]
-        if isinstance(res, ModelCallError):
-            raise res
-        return res
-
-    async def generate_many(self, batch: list[list[Message]],
-                            params: GenParams) -> list[Completion | ModelCallError]:
-        if any(not m for m in batch):
-            raise SevalError("cannot call a model with no messages")
-        async with self._lock:
-            return await asyncio.to_thread(self._call_many, batch, params)
 
 
 @MODELS.register("vllm")
