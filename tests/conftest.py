@@ -135,3 +135,18 @@ def llama_server() -> Iterator[str]:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def fake_vllm(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """`import vllm` gives the stand-in in tests/fixtures/fake_vllm (vLLM's interface, no GPU); engines reset."""
+    import importlib
+
+    from seval.models import vllm_engine
+
+    monkeypatch.syspath_prepend(str(REPO / "tests" / "fixtures" / "fake_vllm"))
+    monkeypatch.delitem(sys.modules, "vllm", raising=False)
+    monkeypatch.setattr(vllm_engine, "_ENGINES", {})
+    mod = importlib.import_module("vllm")
+    yield mod
+    sys.modules.pop("vllm", None)

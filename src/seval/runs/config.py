@@ -34,7 +34,10 @@ MAX_ERROR_SHARE = 0.5
 
 
 def is_cpu_local(spec: str) -> bool:
-    """Whether a model string names an in-process model run on the CPU (it gets shorter default caps)."""
+    """Whether a model string names an in-process model run on the CPU (it gets shorter default caps); `hf:`
+    counts unless it asks for CUDA or this machine has an NVIDIA driver (its `auto` device is then the GPU)."""
+    if spec.startswith("hf:"):
+        return "device=cuda" not in spec and not Path("/proc/driver/nvidia/version").exists()
     return spec.startswith(("local:", "llama-cpp:"))
 
 
