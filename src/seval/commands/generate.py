@@ -3,13 +3,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+if TYPE_CHECKING:
+    from seval.records import TestCase
+
 _SCALE_HELP = "balanced sample per language: small (1000), medium (3000), large (5000), full (10000) or a number"
+
+
+def _numbered_repeats(cases: list[TestCase]) -> list[TestCase]:
+    """The raw file keeps every generated prompt, repeats too; a repeat's id gets `#N` so the file stays a
+    readable benchmark (ids unique) and `meta.repeat_of` names the first."""
+    seen: dict[str, int] = {}
+    out = []
+    for c in cases:
+        n = seen[c.id] = seen.get(c.id, 0) + 1
+        out.append(c if n == 1 else dataclasses.replace(c, id=f"{c.id}#{n}", meta={**c.meta, "repeat_of": c.id}))
+    return out
 
 
 def _sidecar(out: str, suffix: str) -> Path:
@@ -99,8 +114,8 @@ def generate_cmd(ctx: click.Context, generator: str | None, risks: str, lang: st
     from seval.api import generate
 
     result = generate(backend, tax, risk_list, langs, gcfg, scfg, old, translate_from, progress)
-    write_cases(_sidecar(out, ".raw.jsonl"), result.raw)
-    n = write_cases(out, result.kept)
+    write_cases(_sidecar(out, ".raw.jsonl"), _numbered_repeats(result.raw))
+    n = write_cases(out, _numbered_repeats(result.kept))
     config = {"per_risk": per_risk, "batch_size": batch_size, "max_attempts": max_attempts, "seed": seed,
               "langs": langs, "risks": [r.id for r in risk_list], "translate_from": translate_from,
               "temperature": temperature, "max_tokens": max_tokens}
