@@ -23,6 +23,7 @@ from seval.runs.pipeline import (
     LOCAL_MAX_TOKENS,
     REMOTE_MAX_TOKENS,
     RUNS_DIR,
+    SUMMARY_BLOCKS,
     ProgressFactory,
     RunConfig,
     RunResult,
@@ -90,6 +91,16 @@ def rejudge_run(run_dir: str | Path, critic: str | Any | None = None, out: str |
                                                                       res.summary["flags"].items()},
             "critic_validation": res.summary.get("critic", {}).get("line"),
             "audit": _rejudge_audit(run_dir, res)}
+
+
+def _audit_block(run_dir: Path, summary: dict[str, Any]) -> dict[str, Any] | None:
+    """The run's audit block (seval.audit), loaded only when a run writes its summary."""
+    from seval.audit import audit_block
+
+    return audit_block(run_dir, summary)
+
+
+SUMMARY_BLOCKS["audit"] = _audit_block
 
 
 def _rejudge_audit(run_dir: str | Path, res: RunResult) -> dict[str, Any] | None:

@@ -40,6 +40,11 @@ T = TypeVar("T")
 # ---- the stages ---------------------------------------------------------------------------------------------
 
 
+#: blocks that packages above runs add to a run's summary: name -> fn(out_dir, summary) -> block or None
+#: (seval.api registers the audit's, so runs never imports seval.audit, which reads run folders)
+SUMMARY_BLOCKS: dict[str, Callable[[Path, dict[str, Any]], dict[str, Any] | None]] = {}
+
+
 @dataclass
 class _Plan:
     """A run resolved: the backend (defense applied), the critic, where it goes and its metadata."""
@@ -194,10 +199,9 @@ async def _execute_locked(plan: _Plan, config: RunConfig, progress: ProgressFact
     summary = summarizer.result(run_meta, calls_by_role=roles)
     folder = RunFolder(plan.out_dir)
     if plan.write_meta:
-        from seval.audit import audit_block
-
-        if (audit := audit_block(plan.out_dir, summary)) is not None:  # raw and corrected side by side
-            summary["audit"] = audit
+        for name, block_of in SUMMARY_BLOCKS.items():  # e.g. the audit: raw and corrected side by side
+            if (block := block_of(plan.out_dir, summary)) is not None:
+                summary[name] = block
         _writing(folder.summary_path, lambda: write_json(folder.summary_path, summary))
         _writing(folder.meta_path, lambda: write_json(folder.meta_path, run_meta))
     result = RunResult(out_dir=plan.out_dir, summary=summary, stats=stats.to_dict(),
