@@ -32,7 +32,7 @@ class BatchingDouble(ModelBackend):
         self.singles += 1
         return Completion(text="I cannot help with that.", usage=Usage(3, 5))
 
-    async def generate_many(self, batch: list[list[Message]], params: GenParams) -> list[Completion | ModelCallError]:
+    async def _generate_many(self, batch: list[list[Message]], params: GenParams) -> list[Completion | ModelCallError]:
         self.batches.append(len(batch))
         out: list[Completion | ModelCallError] = []
         for m in batch:

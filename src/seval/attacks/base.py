@@ -18,7 +18,8 @@ from typing import Any, ClassVar
 
 from seval.errors import SevalError
 from seval.models.base import ModelBackend
-from seval.models.policy import with_policy
+from seval.models.policy import CallPolicy, with_policy
+from seval.models.scope import current_scope, open_scope
 from seval.records import Message, TestCase, md5_hex
 from seval.registry import Registry
 
@@ -154,6 +155,8 @@ async def apply_attacks(
     stats = stats if stats is not None else AttackStats()
     if rewriter is not None:  # retries, limits and metering: the rewriter's call policy (role `rewriter`)
         rewriter = with_policy(rewriter, "rewriter", concurrency=concurrency)
+    # the caller's scope (a `seval attack` budget), else one default scope for the whole stream
+    scope = current_scope() or CallPolicy()
     # in input order: finished results (rule-based) and in-flight rewriter calls
     pending: deque[TestCase | asyncio.Task[TestCase]] = deque()
     in_flight = 0
@@ -165,7 +168,8 @@ async def apply_attacks(
         return out
 
     async def one(attack: Attack, case: TestCase) -> TestCase:
-        out = await attack.apply(case, case_rng(seed, case.id or md5_hex(case.prompt), attack.name), rewriter)
+        with open_scope(scope):
+            out = await attack.apply(case, case_rng(seed, case.id or md5_hex(case.prompt), attack.name), rewriter)
         out.meta["seed"] = seed
         return out
 

@@ -19,7 +19,8 @@ from seval.critic.base import CRITICS, Critic
 from seval.critic.llm import fence_markers, judge_all, load_templates, new_nonce, render, sanitize
 from seval.errors import SevalError
 from seval.models.base import ModelBackend
-from seval.models.policy import CallPolicy, ensure_policy, with_policy
+from seval.models.policy import CallPolicy, home_policy, model_in_role, with_policy
+from seval.models.scope import ensure_scope
 from seval.records import GenParams, JudgeItem, Message, ModelCallError, Verdict
 
 _FIRST = re.compile(r"^[\s*#>`'\"\-]*(unsafe|safe|不安全|安全)(?![a-z\u4e00-\u9fff])", re.I)
@@ -88,7 +89,7 @@ class GuardCritic(Critic):
         super().__init__(spec)
         if retries < 0 or concurrency < 1:
             raise SevalError(f"critic {spec!r}: retries must be >= 0 and concurrency >= 1")
-        # a guard model built without a policy (library use) gets a private one: calls retried and limited
+        # pinned to the judge role; its calls go through the scope of the run it judges for
         self.judge_model = with_policy(judge, "judge", concurrency=concurrency)
         self.prompt_format = prompt_format
         self.retries = retries
@@ -165,8 +166,10 @@ class GuardCritic(Critic):
                             raw="\n---\n".join(raws) if raws else None)
 
     async def judge(self, items: list[JudgeItem]) -> list[Verdict]:
-        # concurrency is the guard model's CallGuard limiter (set from `concurrency`)
-        return await judge_all(self.judge_one, items)
+        # concurrency is the guard model's CallGuard limiter (set from `concurrency`); on its own (no run)
+        # the critic opens a default scope
+        with ensure_scope(home_policy([self.judge_model])):
+            return await judge_all(self.judge_one, items)
 
     async def aclose(self) -> None:
         await self.judge_model.aclose()
@@ -184,8 +187,7 @@ def _build(spec: str, rest: str, prompt_format: bool, policy: CallPolicy | None 
     if unknown:
         raise SevalError(f"critic {spec!r}: unknown option(s) {', '.join(sorted(unknown))}; valid: "
                          f"{', '.join(sorted(allowed))}")
-    model = ensure_policy(policy).model(rest.strip(), role, concurrency=int(options.get("concurrency", 8)),
-                                        **model_options)
+    model = model_in_role(rest.strip(), role, policy, int(options.get("concurrency", 8)), **model_options)
     return GuardCritic(spec, model, prompt_format=prompt_format, **options)
 
 

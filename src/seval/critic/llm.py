@@ -28,7 +28,8 @@ from seval.critic.parsing import Judgment, parse_judgment
 from seval.critic.refusal import detect_refusal
 from seval.errors import SevalError
 from seval.models.base import ModelBackend
-from seval.models.policy import CallPolicy, ensure_policy, with_policy
+from seval.models.policy import CallPolicy, home_policy, model_in_role, with_policy
+from seval.models.scope import ensure_scope
 from seval.records import GenParams, JudgeItem, Message, ModelCallError, Verdict
 
 #: anything that looks like a boundary marker, whatever its nonce: removed from quoted data before fencing
@@ -158,9 +159,8 @@ class LLMCritic(Critic):
             raise SevalError(f"critic {spec!r} names no judge model")
         if retries < 0 or concurrency < 1:
             raise SevalError(f"critic {spec!r}: retries must be >= 0 and concurrency >= 1")
-        # judges built without a policy (library use) get a private one: every call is retried and limited
-        policy = CallPolicy()
-        self.judges = [with_policy(j, "judge", policy, concurrency) for j in judges]
+        # each judge is pinned to the judge role; its calls go through the scope of the run it judges for
+        self.judges = [with_policy(j, "judge", None, concurrency) for j in judges]
         self.cot = cot
         self.retries = retries
         self.concurrency = concurrency
@@ -229,8 +229,10 @@ class LLMCritic(Critic):
                             raw="\n".join(raws) if raws else None)
 
     async def judge(self, items: list[JudgeItem]) -> list[Verdict]:
-        # concurrency is the judge's CallGuard limiter (set from `concurrency`), not a semaphore of our own
-        return await judge_all(self.judge_one, items)
+        # concurrency is the judge's CallGuard limiter (set from `concurrency`), not a semaphore of our own;
+        # used on its own (no run), the critic opens a default scope: its calls are still retried and limited
+        with ensure_scope(home_policy(self.judges)):
+            return await judge_all(self.judge_one, items)
 
     async def aclose(self) -> None:
         for j in self.judges:
@@ -265,9 +267,8 @@ def build_llm_critic(spec: str, rest: str, cot: bool, policy: CallPolicy | None 
     if unknown:
         raise SevalError(f"critic {spec!r}: unknown option(s) {', '.join(sorted(unknown))}; valid: "
                          f"{', '.join(sorted(allowed | {'fallback'}))}")
-    policy = ensure_policy(policy)
     conc = int(options.get("concurrency", 8))
-    judges = [policy.model(n, role, concurrency=conc, **model_options) for n in names]
+    judges = [model_in_role(n, role, policy, conc, **model_options) for n in names]
     return LLMCritic(spec, judges, cot=cot, **options)
 
 

@@ -166,7 +166,11 @@ def _violated_clause(sel: Selection, tags: list[str]) -> str:
 
 
 class DefendedModel(ModelBackend):
-    """A backend behind a constitutional defense. Its config holds the inner config and the defense's."""
+    """A backend behind a constitutional defense. Its config holds the inner config and the defense's.
+
+    Composite: in a run's call scope each inner call (the answer, every re-answer) is a request of its own."""
+
+    composite = True
 
     def __init__(self, inner: ModelBackend, defense: Defense) -> None:
         super().__init__(inner.spec)
@@ -184,7 +188,7 @@ class DefendedModel(ModelBackend):
             raise out
         return out
 
-    async def generate_many(self, batch: list[list[Message]], params: GenParams) -> list[Completion | ModelCallError]:
+    async def _generate_many(self, batch: list[list[Message]], params: GenParams) -> list[Completion | ModelCallError]:
         if not batch:
             return []
         if any(not m for m in batch):

@@ -19,6 +19,7 @@ from typing import Any
 from seval.errors import SevalError
 from seval.models.base import ModelBackend, build_messages
 from seval.models.policy import with_policy
+from seval.models.scope import ensure_scope
 from seval.records import Completion, GenParams, ModelCallError
 
 BENIGN_SETS = {"xstest": "data/xstest_safe.jsonl", "benign_zh": "data/benign_zh.jsonl"}
@@ -118,8 +119,8 @@ async def measure_refusals(model: ModelBackend, prompts: list[BenignPrompt], par
                            concurrency: int | None = None, on_done: Any = None) -> list[RefusalOutcome]:
     """Ask `model` every benign prompt and detect refusals; failed calls are kept as `refused=None`.
 
-    The calls go through `model`'s call policy (a private one, role `target`, when it has none): retries,
-    `concurrency` as the adaptive limit, metering.
+    The calls go through the ambient call scope (a default one when none is open), role `target`: retries,
+    `concurrency` as the adaptive limit, metering; a defended model's inner calls each count.
     """
     params = params or GenParams()
     model = with_policy(model, "target", concurrency=concurrency)
@@ -147,7 +148,9 @@ async def measure_refusals(model: ModelBackend, prompts: list[BenignPrompt], par
         return [outcome(bp, c) for bp, c in zip(group, res, strict=True)]
 
     groups = [prompts[i:i + size] for i in range(0, len(prompts), size)]
-    return [o for part in await asyncio.gather(*(chunk(g) for g in groups)) for o in part]
+    with ensure_scope():  # the caller's (`seval defend`'s budget), or a default one used on its own
+        parts = await asyncio.gather(*(chunk(g) for g in groups))
+    return [o for part in parts for o in part]
 
 
 def compare_refusals(base: list[RefusalOutcome], defended: list[RefusalOutcome],

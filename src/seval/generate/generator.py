@@ -14,6 +14,7 @@ from seval.generate.parse import parse_prompt_list
 from seval.generate.templates import build_request, translation_messages
 from seval.models.base import ModelBackend
 from seval.models.policy import with_policy
+from seval.models.scope import ensure_scope
 from seval.records import ErrorKind, GenParams, ModelCallError, TestCase, md5_hex
 from seval.taxonomy import Risk, Taxonomy
 
@@ -145,7 +146,8 @@ async def generate_cases(backend: ModelBackend, tax: Taxonomy, risks: Sequence[R
             progress(done, len(jobs))
         return res
 
-    results = await asyncio.gather(*(one(j) for j in jobs))
+    with ensure_scope():  # the caller's (a `seval generate` budget), or a default one used on its own
+        results = await asyncio.gather(*(one(j) for j in jobs))
     return [c for batch in results for c in batch], stats
 
 
@@ -188,5 +190,6 @@ async def translate_cases(backend: ModelBackend, cases: Sequence[TestCase], targ
         return TestCase(id=md5_hex(text), prompt=text, lang=target, dimension=src.dimension,
                         category=src.category, risk=src.risk, from_id=src.id, meta=meta)
 
-    out = await asyncio.gather(*(one(c) for c in cases))
+    with ensure_scope():
+        out = await asyncio.gather(*(one(c) for c in cases))
     return [c for c in out if c is not None]

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from seval.errors import SevalError
+from seval.models.scope import current_role, current_scope, sending
 from seval.records import Completion, GenParams, Message, ModelCallError, stable_hash
 from seval.registry import Registry
 
@@ -29,6 +30,9 @@ class ModelBackend(ABC):
     #: {}: one CPU. Each worker builds the backend from its spec once (construction must not load weights
     #: before the first call: the driver builds one too, for its spec and hash)
     ray_actor_options: dict[str, Any] = {}  # noqa: RUF012  (read-only, per class)
+    #: True for a backend that calls other backends (a defended model, a role wrapper): it is not metered
+    #: itself, the calls it makes are
+    composite: bool = False
 
     def __init__(self, spec: str) -> None:
         from seval.spec import redact_url
@@ -43,8 +47,14 @@ class ModelBackend(ABC):
         return stable_hash(self.config())
 
     async def generate(self, messages: list[Message], params: GenParams) -> Completion:
+        """One answer. Inside a call scope (seval.models.scope) the call goes through the scope's guard for
+        this backend in the caller's role: limiter, breaker, budget, retries."""
         if not messages:
             raise SevalError("cannot call a model with no messages")
+        if not self.composite and not sending():
+            policy = current_scope()
+            if policy is not None:
+                return await policy.send(self, current_role(), messages, params)
         return await self._generate(messages, params)
 
     @abstractmethod
@@ -53,7 +63,17 @@ class ModelBackend(ABC):
     async def generate_many(
         self, batch: list[list[Message]], params: GenParams
     ) -> list[Completion | ModelCallError]:
-        """Answer several conversations; in-process backends override this to batch."""
+        """Answer several conversations (a batching backend in one go, through the scope's guard)."""
+        if self.max_batch > 1 and len(batch) > 1 and not self.composite and not sending():
+            policy = current_scope()
+            if policy is not None:
+                return await policy.send_many(self, current_role(), batch, params)
+        return await self._generate_many(batch, params)
+
+    async def _generate_many(
+        self, batch: list[list[Message]], params: GenParams
+    ) -> list[Completion | ModelCallError]:
+        """Several conversations, one `generate` each; in-process backends override this to batch."""
         results = await asyncio.gather(*(self.generate(m, params) for m in batch), return_exceptions=True)
         out: list[Completion | ModelCallError] = []
         for r in results:

@@ -152,11 +152,11 @@ class LlamaCpp(ModelBackend):
             out[i] = Completion(text=r.text, model=self.label, finish_reason=r.finish_reason,
                                 usage=Usage(r.prompt_tokens, len(r.tokens)), latency_s=latency)
 
-    async def generate_many(self, batch: list[list[Message]],
+    async def _generate_many(self, batch: list[list[Message]],
                             params: GenParams) -> list[Completion | ModelCallError]:
         """Parallel sequences when there are several prompts (no logprobs); otherwise one at a time."""
         if self.max_batch <= 1 or len(batch) <= 1 or params.logprobs:
-            return await super().generate_many(batch, params)
+            return await super()._generate_many(batch, params)
         async with self._lock:
             return await asyncio.to_thread(self._call_many, batch, params)
 

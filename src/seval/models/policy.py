@@ -1,10 +1,13 @@
 """The call policy every model call of a run goes through: breaker -> adaptive limiter -> budget -> backend,
 with retries.
 
-A run makes one `CallPolicy` and builds each model with it and a role (target, judge, generator, rewriter,
-router, defense, attacker): `policy.model("openai:gpt-4o-mini", "judge")` or `policy.wrap(backend, "judge")`. Each
-(role, endpoint) gets its own `CallGuard` (limiter, breaker); all share the policy's retry rule and `Meter`,
-so `--max-requests` / `--max-cost` bound every call of the run and `usage_by_role()` reports them per role.
+A run makes one `CallPolicy` and opens it as the ambient scope (`with policy.scope():`, seval.models.scope):
+every `ModelBackend` call inside goes through the policy's `CallGuard` for (role, backend), whoever built the
+backend. `policy.model("openai:gpt-4o-mini", "judge")` / `policy.wrap(backend, "judge")` pin a backend's role
+(and its concurrency and price). Each (role, endpoint) gets its own guard (limiter, breaker); all share the
+policy's retry rule and `Meter`, so `--max-requests` / `--max-cost` bound every call of the run and
+`usage_by_role()` reports them per role. A backend that calls other backends (`composite`: a defended model)
+is not metered itself: the calls it makes are.
 
 `CallGuard.call` sends one conversation and returns a Completion or the final ModelCallError (after the
 retries transient errors deserve), or raises RunStopped (budget reached, endpoint down past the max wait).
@@ -16,12 +19,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from seval.models.base import ModelBackend, resolve_model
 from seval.models.budget import FREE, Meter, Price, PriceTable, is_in_process, model_name
 from seval.models.limiter import AdaptiveLimiter
 from seval.models.retry import DOWN_KINDS, CircuitBreaker, RetryPolicy, RunStopped
+from seval.models.scope import as_sent, call_role, current_scope, open_scope
 from seval.records import Completion, ErrorKind, GenParams, Message, ModelCallError
 
 #: the roles a model plays in a run; the summary lists usage per role
@@ -49,6 +54,8 @@ class CallGuard:
         self.limiter = limiter or AdaptiveLimiter(concurrency)
         self.stopped: RunStopped | None = None
         self.retries = 0  # extra tries sent because of transient errors
+        #: a composite backend (a defended model) only takes a slot here: the calls it makes are metered
+        self.metered = not backend.composite
 
     async def acquire(self, priority: bool = False) -> bool:
         """Wait for the breaker and a slot; returns whether the request is the breaker's probe."""
@@ -94,6 +101,8 @@ class CallGuard:
     async def call(self, messages: list[Message], params: GenParams, held: bool = False,
                    probe: bool = False) -> tuple[Completion | ModelCallError, int]:
         """(completion or final error, tries sent). `held`: the caller already holds a slot from acquire()."""
+        if not self.metered:
+            return await self._call_composite(messages, params, held, probe), 1
         tries = 0
         counted = 0  # tries that count against the retry limit
         while True:
@@ -109,7 +118,8 @@ class CallGuard:
             tries += 1
             err: ModelCallError | None = None
             try:
-                comp = await self.backend.generate(messages, params)
+                with as_sent():
+                    comp = await self.backend.generate(messages, params)
             except ModelCallError as exc:
                 err = exc
             except (asyncio.CancelledError, RunStopped):
@@ -132,16 +142,38 @@ class CallGuard:
                 return err, tries
             await asyncio.sleep(self.retry.delay(counted, err))
 
-    async def call_many(self, batch: list[list[Message]], params: GenParams) -> list[Completion | ModelCallError]:
+    async def _call_composite(self, messages: list[Message], params: GenParams, held: bool,
+                              probe: bool) -> Completion | ModelCallError:
+        """A composite backend's call: a slot and the run's go-ahead; its inner calls are metered and retried."""
+        if not held:
+            probe = await self.acquire()
+        self._admit(probe)
+        try:
+            return await self.backend.generate(messages, params)
+        except ModelCallError as exc:
+            return exc
+        except (asyncio.CancelledError, RunStopped):
+            raise
+        except Exception as exc:  # a backend bug must not kill the run: the item records it
+            return ModelCallError(ErrorKind.OTHER, f"{type(exc).__name__}: {exc}"[:300])
+        finally:
+            self.cancel(probe)
+
+    async def call_many(self, batch: list[list[Message]], params: GenParams,
+                        retry_failed: bool = True) -> list[Completion | ModelCallError]:
         """One `generate_many` for a batching backend (one slot, one request per member on the meter);
-        members that failed with a transient error are retried one by one."""
+        members that failed with a transient error are retried one by one (unless not `retry_failed`: the
+        caller retries them)."""
+        if not self.metered:
+            return [await self._call_composite(m, params, False, False) for m in batch]
         probe = await self.acquire()
         self._admit(probe)
         for _ in batch:
             self.meter.sent(self.name)
         sent_at = self.limiter.clock()
         try:
-            results = list(await self.backend.generate_many(batch, params))
+            with as_sent():
+                results = list(await self.backend.generate_many(batch, params))
         except BaseException:
             for _ in batch:
                 self.meter.answered(self.name, 0, 0, error=True)
@@ -158,7 +190,7 @@ class CallGuard:
                 out.append(res)
                 continue
             self.meter.answered(self.name, 0, 0, error=True)
-            if res.kind.transient and self.retry.max_retries > 0:
+            if retry_failed and res.kind.transient and self.retry.max_retries > 0:
                 self.retries += 1
                 self.meter.retried(self.name)
                 again, _ = await self.call(msgs, params)
@@ -169,15 +201,23 @@ class CallGuard:
 
 
 class PolicyBackend(ModelBackend):
-    """A backend whose every call goes through its CallGuard; same spec and config (cache keys unchanged)."""
+    """A backend pinned to a role (and a concurrency and price): its calls go through the ambient scope's guard
+    for that role, or its home policy's when no scope is open. Same spec and config (cache keys unchanged)."""
 
-    def __init__(self, inner: ModelBackend, guard: CallGuard) -> None:
+    composite = True
+
+    def __init__(self, inner: ModelBackend, role: str, policy: CallPolicy | None = None,
+                 concurrency: int | None = None, price: Price | None = None) -> None:
         super().__init__(inner.spec)
         self.inner = inner
-        self.guard = guard
-        self.role = guard.role
+        self.role = role
+        self.home = policy
+        self.concurrency = concurrency
+        self.price = price
         self.max_batch = inner.max_batch
         self.default_concurrency = inner.default_concurrency
+        if policy is not None:
+            self.guard = policy.guard(inner, role, concurrency, price)
 
     def config(self) -> dict[str, Any]:
         return self.inner.config()
@@ -185,16 +225,27 @@ class PolicyBackend(ModelBackend):
     def config_hash(self) -> str:
         return self.inner.config_hash()
 
+    def _policy(self) -> CallPolicy | None:
+        return current_scope() or self.home
+
     async def _generate(self, messages: list[Message], params: GenParams) -> Completion:
-        result, _ = await self.guard.call(messages, params)
+        policy = self._policy()
+        with call_role(self.role), open_scope(policy) if policy is not None else nullcontext():
+            if policy is None or self.inner.composite:
+                return await self.inner.generate(messages, params)
+            result, _ = await policy.guard(self.inner, self.role, self.concurrency, self.price).call(messages, params)
         if isinstance(result, ModelCallError):
             raise result
         return result
 
-    async def generate_many(self, batch: list[list[Message]], params: GenParams) -> list[Completion | ModelCallError]:
-        if self.inner.max_batch > 1 and len(batch) > 1:
-            return await self.guard.call_many(batch, params)
-        return await super().generate_many(batch, params)
+    async def _generate_many(self, batch: list[list[Message]],
+                             params: GenParams) -> list[Completion | ModelCallError]:
+        policy = self._policy()
+        if policy is not None and self.inner.max_batch > 1 and len(batch) > 1 and not self.inner.composite:
+            with call_role(self.role), open_scope(policy):
+                return await policy.guard(self.inner, self.role, self.concurrency, self.price).call_many(
+                    batch, params)
+        return await super()._generate_many(batch, params)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -266,14 +317,30 @@ class CallPolicy:
 
     def wrap(self, backend: ModelBackend, role: str, concurrency: int | None = None,
              price: Price | None = None) -> ModelBackend:
-        """`backend` with every call through this policy, in `role`; a backend already wrapped is returned as is."""
+        """`backend` pinned to `role` (this policy outside any scope); a backend already pinned is returned as is."""
         if isinstance(backend, PolicyBackend):
             return backend
-        return PolicyBackend(backend, self.guard(backend, role, concurrency, price))
+        return PolicyBackend(backend, role, self, concurrency, price)
 
     def model(self, spec: str, role: str, concurrency: int | None = None, **options: Any) -> ModelBackend:
         """Build the model `spec` names and put it behind this policy in `role`."""
         return self.wrap(resolve_model(spec, **options), role, concurrency)
+
+    def scope(self) -> Any:
+        """Open this policy as the ambient call scope: `with policy.scope(): ...`."""
+        return open_scope(self)
+
+    async def send(self, backend: ModelBackend, role: str, messages: list[Message], params: GenParams) -> Completion:
+        """One call of a backend made inside this scope (seval.models.base routes every leaf call here)."""
+        result, _ = await self.guard(backend, role).call(messages, params)
+        if isinstance(result, ModelCallError):
+            raise result
+        return result
+
+    async def send_many(self, backend: ModelBackend, role: str, batch: list[list[Message]],
+                        params: GenParams) -> list[Completion | ModelCallError]:
+        """A batching backend's `generate_many` inside this scope: the guard's limiter, breaker and meter."""
+        return await self.guard(backend, role).call_many(batch, params)
 
     def stop(self, exc: RunStopped) -> None:
         """No further request from any model of the run: each raises `exc` instead."""
@@ -287,18 +354,28 @@ class CallPolicy:
         return self.meter.usage_by_role()
 
 
-def ensure_policy(policy: CallPolicy | None) -> CallPolicy:
-    """The caller's policy, or a private default one (retries and limits, no budget) for library use."""
-    return policy if policy is not None else CallPolicy()
-
-
 def with_policy(backend: ModelBackend, role: str, policy: CallPolicy | None = None,
                 concurrency: int | None = None) -> ModelBackend:
-    """`backend` behind a call policy: as is when it already is, else behind `policy` (or a private one).
+    """`backend` pinned to `role`: as is when it already is; its calls go through the ambient call scope
+    (a run's policy), or `policy`'s outside any scope.
 
-    Library entry points that call models (generator, attack rewriter, over-refusal measurement) use this so
-    that no model call bypasses retries, limits and metering, whoever built the backend.
+    Library code that builds its own models (generator, attack rewriter, routers, taggers) uses this so each
+    call is counted in its role under the policy of whatever run it is part of.
     """
     if isinstance(backend, PolicyBackend):
         return backend
-    return ensure_policy(policy).wrap(backend, role, concurrency)
+    if policy is not None:
+        return policy.wrap(backend, role, concurrency)
+    return PolicyBackend(backend, role, None, concurrency)
+
+
+def model_in_role(spec: str, role: str, policy: CallPolicy | None = None, concurrency: int | None = None,
+                  **options: Any) -> ModelBackend:
+    """The model `spec` names, pinned to `role` (and to `policy` when one is given): how critics, defenses
+    and routers build the models they call."""
+    return with_policy(resolve_model(spec, **options), role, policy, concurrency)
+
+
+def home_policy(models: list[ModelBackend]) -> CallPolicy | None:
+    """The policy the first of `models` was pinned to, if any: the scope a critic used on its own opens."""
+    return next((m.home for m in models if isinstance(m, PolicyBackend) and m.home is not None), None)

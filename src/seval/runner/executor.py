@@ -111,7 +111,10 @@ class Executor:
         self.offline = offline
         self.key_fn = key_fn  # how a case finds its stored response when not by its messages ("" = none)
         self.model = model_name(backend)
+        #: the target's slots; for a composite target (a defended model) its inner model's guard meters the
+        #: requests (the answer and each re-answer), the one `stats_guard` reports on
         self.guard = self.policy.guard(backend, "target", self.concurrency, price)
+        self.stats_guard = self.policy.guard(leaf_backend(backend), "target", self.concurrency, price)
         self._stop: RunStopped | None = None
         self._flush_scheduled = False
         self._pdict: dict[str, Any] | None = None
@@ -188,6 +191,12 @@ class Executor:
 
     # ---- the run -----------------------------------------------------------------------------------------
     async def run(self, cases: Iterable[TestCase], on_progress: ProgressFn | None = None) -> RunStats:
+        """Every case to one end state; every model call made meanwhile (the target's, the critic's, the
+        defense's) goes through the run's policy, opened as the ambient call scope."""
+        with self.policy.scope():
+            return await self._run(cases, on_progress)
+
+    async def _run(self, cases: Iterable[TestCase], on_progress: ProgressFn | None) -> RunStats:
         t0 = time.perf_counter()
         judge_q: asyncio.Queue[tuple[TestCase, str, str] | None] = asyncio.Queue(maxsize=self.judge_batch * 4)
         # the critic's hash can mean loading its weights (embedded: about a second): it loads in a worker
@@ -297,10 +306,11 @@ class Executor:
 
     def _finish_stats(self) -> None:
         s = self.stats
-        s.retries = self.guard.retries
-        s.limit_cuts = self.guard.limiter.cuts
-        s.min_limit = min(s.min_limit or self.concurrency, self.guard.limiter.cap)
-        s.breaker_openings = self.guard.breaker.openings
+        g = self.stats_guard
+        s.retries = g.retries
+        s.limit_cuts = g.limiter.cuts
+        s.min_limit = min(s.min_limit or self.concurrency, g.limiter.cap)
+        s.breaker_openings = g.breaker.openings
         s.usage = self.meter.to_dict()
         if self._stop is not None:
             s.stopped = self._stop.reason
@@ -310,14 +320,15 @@ class Executor:
         """Tokens, cost, current concurrency and any pause, for the progress line."""
         pt, ct = self.meter.tokens
         cost = f"${self.meter.cost_usd:.4f}" if self.meter.cost_known else "$n/a"
-        lim = self.guard.limiter
+        g = self.stats_guard
+        lim = g.limiter
         self.stats.min_limit = min(self.stats.min_limit or self.concurrency, lim.cap)
         parts = [f"tok {_k(pt)}/{_k(ct)}", cost, f"conc {lim.in_flight}/{lim.cap}"]
-        if self.guard.retries:
-            parts.append(f"retries {self.guard.retries}")
+        if g.retries:
+            parts.append(f"retries {g.retries}")
         if lim.paused_for > 0:
             parts.append(f"rate-limited: paused {lim.paused_for:.0f}s")
-        status = self.guard.breaker.status()
+        status = g.breaker.status()
         if status:
             parts.append(status)
         if self._stop is not None:
@@ -438,26 +449,33 @@ class Executor:
             group = todo[i:i + size]
             i += len(group)
             batch = [build_messages(c.prompt, self.params, c.turns) for c, _k in group]
-            for _ in group:
-                self.meter.sent(self.guard.name)
-            results = await self.backend.generate_many(batch, self.params)
+            try:  # the guard's limiter, breaker and meter; failed members come back for the single-request way
+                results = await self.guard.call_many(batch, self.params, retry_failed=False)
+            except RunStopped as exc:
+                self._set_stop(exc)
+                self.stats.not_run += len(group)
+                done(len(group))
+                continue
             for (case, key), res in zip(group, results, strict=True):
                 if isinstance(res, Completion):
-                    self.meter.answered(self.guard.name, res.usage.prompt_tokens, res.usage.completion_tokens)
                     r = self._record(case, key, res, 1)
                     if r.status == "ok" and self.critic is not None:
                         await judge_q.put((case, key, r.text or ""))
                     else:
                         done()
-                else:  # a failed member goes the single-request way (with its retries)
-                    self.meter.answered(self.guard.name, 0, 0)
-                    if not res.kind.transient:
-                        self._record(case, key, res, 1)
-                        done()
-                        continue
-                    if not await self._launch(item, case, key, tasks, check_budget=False):
-                        self.stats.not_run += 1
-                        done()
+                elif not res.kind.transient:
+                    self._record(case, key, res, 1)
+                    done()
+                elif not await self._launch(item, case, key, tasks, check_budget=False):
+                    self.stats.not_run += 1
+                    done()
+
+
+def leaf_backend(backend: ModelBackend) -> ModelBackend:
+    """The model a composite backend (a defended model, a role wrapper) finally calls."""
+    while backend.composite and isinstance(getattr(backend, "inner", None), ModelBackend):
+        backend = backend.inner  # type: ignore[attr-defined]
+    return backend
 
 
 def _k(n: int) -> str:
