@@ -91,12 +91,12 @@ class InProcessBatched(ModelBackend):
     def _call_many(self, batch: list[list[Message]], params: GenParams) -> list[Completion | ModelCallError]: ...
 
     async def _generate(self, messages: list[Message], params: GenParams) -> Completion:
-        res = (await self.generate_many([messages], params))[0]
+        res = (await self._generate_many([messages], params))[0]
         if isinstance(res, ModelCallError):
             raise res
         return res
 
-    async def generate_many(self, batch: list[list[Message]],
+    async def _generate_many(self, batch: list[list[Message]],
                             params: GenParams) -> list[Completion | ModelCallError]:
         if any(not m for m in batch):
             raise SevalError("cannot call a model with no messages")
