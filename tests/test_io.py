@@ -185,7 +185,8 @@ def test_duplicate_ids_with_different_rows_name_both_lines(tmp_path: Path) -> No
             {"id": "x", "prompt": "three", "lang": "en"}]
     f.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
     with pytest.raises(SevalError, match=r"d\.jsonl:3: duplicate id 'x' \(first at line 1\)"):
-        list(read_cases(f))
+        list(read_cases(f, unique_ids=True))
+    assert len(list(read_cases(f))) == 3  # raw generator output keeps its rows
 
 
 def test_identical_duplicate_rows_are_read_once_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -193,9 +194,22 @@ def test_identical_duplicate_rows_are_read_once_with_a_warning(tmp_path: Path, c
     row = json.dumps({"id": "x", "prompt": "one", "lang": "en"}) + "\n"
     f.write_text(row + json.dumps({"id": "y", "prompt": "two", "lang": "en"}) + "\n" + row, "utf-8")
     with caplog.at_level("WARNING"):
-        cases = list(read_cases(f))
+        cases = list(read_cases(f, unique_ids=True))
     assert [c.id for c in cases] == ["x", "y"]
     assert "same.jsonl:3: skipped: the same row as line 1" in caplog.text
+
+
+def test_a_run_refuses_a_benchmark_with_duplicate_ids(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from seval.cli import cli
+
+    f = tmp_path / "d.jsonl"
+    f.write_text("".join(json.dumps({"id": "x", "prompt": p, "lang": "en"}) + "\n" for p in ("one", "two")), "utf-8")
+    res = CliRunner().invoke(cli, ["run", "--target", "openai-compatible:http://127.0.0.1:9/v1#m", "--bench", str(f),
+                                   "--critic", "rule", "--out", str(tmp_path / "o"), "--quiet"], standalone_mode=False)
+    assert isinstance(res.exception, SevalError) and "d.jsonl:2: duplicate id 'x'" in str(res.exception)
+    assert not (tmp_path / "o").exists()  # refused before the run folder or any request
 
 
 def test_unknown_risk_type_names_file_and_line(tmp_path: Path) -> None:

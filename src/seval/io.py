@@ -3,7 +3,7 @@
 Reading streams row by row, so a 110,000-line file costs bounded memory. A malformed line (bad JSON, bytes that
 are not UTF-8, a lone surrogate) stops with the file and line number; an unknown risk or attack name stops with
 the file, line and the valid ones; a duplicate id stops naming both lines (an identical duplicate row is read
-once, with a warning).
+once, with a warning) where ids must be unique (a run's benchmark).
 """
 
 from __future__ import annotations
@@ -214,8 +214,12 @@ def _iter_raw(path: str) -> Iterator[tuple[dict[str, Any], str]]:
         raise SevalError(f"{path}: unknown benchmark format; use .jsonl, .jsonl.zip, .json, .csv or .parquet")
 
 
-def read_cases(path: str | Path, lang: str | None = None, limit: int | None = None) -> Iterator[TestCase]:
-    """Stream the test cases of a benchmark file, optionally one language and the first `limit`."""
+def read_cases(path: str | Path, lang: str | None = None, limit: int | None = None,
+               unique_ids: bool = False) -> Iterator[TestCase]:
+    """Stream the test cases of a benchmark file, optionally one language and the first `limit`.
+
+    `unique_ids` (a run's benchmark: one result row per id): a duplicate id is an error naming both lines, an
+    identical duplicate row is read once with a warning. Without it (raw generator output) rows come as they are."""
     path = str(path)
     if lang is not None and lang not in ("zh", "en"):
         raise SevalError(f"unknown language {lang!r}; valid: zh, en")
@@ -226,7 +230,7 @@ def read_cases(path: str | Path, lang: str | None = None, limit: int | None = No
         if limit is not None and n >= limit:
             return
         case = mapper(row, where)
-        if _duplicate(seen, case.id, row, where):
+        if unique_ids and _duplicate(seen, case.id, row, where):
             continue
         if lang and case.lang != lang:
             continue

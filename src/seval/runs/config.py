@@ -197,7 +197,7 @@ def load_cases(bench: str | Path | None, lang: str | None, limit: int | None) ->
     from seval.io import read_cases, starter_path
     from seval.tagger.base import iter_tagged
 
-    return iter_tagged(read_cases(bench or starter_path(), lang=lang, limit=limit))
+    return iter_tagged(read_cases(bench or starter_path(), lang=lang, limit=limit, unique_ids=True))
 
 
 def _think_stripper() -> Callable[[str], str]:

@@ -106,7 +106,7 @@ def _plan(config: RunConfig) -> _Plan:
         return load_cases(bench_path, config.lang, config.limit)
 
     def count() -> int:  # untagged cases need no tagging to be counted
-        return sum(1 for _ in read_cases(bench_path, lang=config.lang, limit=config.limit))
+        return sum(1 for _ in read_cases(bench_path, lang=config.lang, limit=config.limit, unique_ids=True))
 
     meta = {
         "seval_version": __version__, "target": target_spec, "target_config": backend.config(),
