@@ -39,10 +39,12 @@ def _attack_names() -> set[str]:
 class _RowMapper:
     """Turns one raw row (S-Eval or ours) into a TestCase, checking risk and attack names."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, keep_unknown_labels: bool = False) -> None:
         from seval.taxonomy import load_taxonomy
 
         self.path = path
+        #: a dimension/category/risk that is not a taxonomy name goes to meta["orig_<field>"] instead of failing
+        self.keep_unknown = keep_unknown_labels
         self.tax = load_taxonomy()
         self.file_lang = lang_from_filename(path)
         self._attacks: set[str] | None = None
@@ -69,6 +71,18 @@ class _RowMapper:
         ext = ext if isinstance(ext, dict) else {}
         dimension = row.get("dimension")
         category = row.get("category")
+        risk = row.get("risk")
+        orig: dict[str, Any] = {}
+        if self.keep_unknown:
+            for key, find in (("dimension", self.tax.find_dimension), ("category", self.tax.find_category)):
+                val = row.get(key)
+                if val and find(str(val)) is None:
+                    orig[f"orig_{key}"] = val
+            if risk and str(risk) not in {r.id for r in self.tax.risks}:
+                orig["orig_risk"] = risk
+            dimension = None if "orig_dimension" in orig else dimension
+            category = None if "orig_category" in orig else category
+            risk = None if "orig_risk" in orig else risk
         if row.get("risk_type"):
             dimension, cat = self.tax.resolve_risk_type(str(row["risk_type"]))
             category = category or cat
@@ -77,7 +91,6 @@ class _RowMapper:
         if category:
             cat_obj = self.tax.category(str(category))
             category, dimension = cat_obj.id, dimension or cat_obj.dimension
-        risk = row.get("risk")
         if risk:
             r = self.tax.risk(str(risk))
             category, dimension = category or r.category, dimension or r.dimension
@@ -105,6 +118,7 @@ class _RowMapper:
                 raise SevalError(f"{where}: 'meta' is not valid JSON") from None
         meta = dict(raw_meta) if isinstance(raw_meta, dict) else {}
         meta.update({k: v for k, v in row.items() if k not in known})
+        meta.update(orig)
         return TestCase(
             id=str(case_id), prompt=prompt, lang=lang, dimension=dimension, category=category,
             risk=str(risk) if risk else None, attack=attack,
@@ -166,12 +180,15 @@ def _iter_raw(path: str) -> Iterator[tuple[dict[str, Any], str]]:
         raise SevalError(f"{path}: unknown benchmark format; use .jsonl, .jsonl.zip, .json, .csv or .parquet")
 
 
-def read_cases(path: str | Path, lang: str | None = None, limit: int | None = None) -> Iterator[TestCase]:
-    """Stream the test cases of a benchmark file, optionally one language and the first `limit`."""
+def read_cases(path: str | Path, lang: str | None = None, limit: int | None = None,
+               keep_unknown_labels: bool = False) -> Iterator[TestCase]:
+    """Stream the test cases of a benchmark file, optionally one language and the first `limit`. With
+    `keep_unknown_labels`, a dimension, category or risk that is not a taxonomy name (another benchmark's
+    labels) is kept in meta["orig_<field>"] and left for the tagger, instead of being an error."""
     path = str(path)
     if lang is not None and lang not in ("zh", "en"):
         raise SevalError(f"unknown language {lang!r}; valid: zh, en")
-    mapper = _RowMapper(path)
+    mapper = _RowMapper(path, keep_unknown_labels)
     n = 0
     for row, where in _iter_raw(path):
         if limit is not None and n >= limit:
