@@ -599,7 +599,8 @@ def main() -> None:
     n_leaf = [authored_per_leaf.get((r, lang), 0) for r in RISKS for lang in ("en", "zh")]
     lines = ["# Risk tagger: training report", "",
              f"Produced by `python training/train_tagger.py --data ../shared/data --holdout {args.holdout}"
-             + (f" --extra {args.extra}" if args.extra else "") + "` (seeded, deterministic).", "",
+             + (f" --extra {args.extra}" if args.extra else "") + (f" --c {args.c:g}" if args.c else "")
+             + f" --strict-holdout {args.strict_holdout}` (seeded, deterministic).", "",
              f"Weights: `src/seval/tagger/weights/{path.name}`, {size / 1e3:.0f} kB (float32 heads over the "
              f"{enc.dim}-d `{args.encoder}` encoder ({enc.model_id}); dimension, category and harm heads + "
              "float16 leaf prototypes). The n-gram tagger (`ngram`, `tagger.npz`) is kept beside it.", "",
@@ -607,7 +608,8 @@ def main() -> None:
              f"stratified): {args.cap}. Authored prompts per leaf and language: min {min(n_leaf)}, median "
              f"{sorted(n_leaf)[len(n_leaf) // 2]}, max {max(n_leaf)}.", "",
              f"Held out from training (fixed before training): {', '.join(sorted(holdout))}. Encoder heads: "
-             f"C={cal['C']} (chosen on a 15% internal split of the training rows: "
+             f"C={cal['C']} ("
+             + ("chosen on a 15% internal split of the training rows: " if cal["C_internal"] else "given with --c")
              + "; ".join(f"C={c}: dim {v['dimension']:.3f}, cat {v['category']:.3f}, leaf {v['risk']:.3f}, "
                          f"harm {v['harm_acc']:.3f}" for c, v in cal["C_internal"].items()) + "), "
              f"class weights balanced per {BALANCE.replace('_', ' and ')}; authored rows weigh "
