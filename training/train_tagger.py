@@ -479,6 +479,8 @@ def fit_encoder(rows: list[Row], x: np.ndarray, c_reg: float, seed: int) -> tupl
         "harm_acc": float(np.mean([(pv[k].harm >= 0.5) == bool(rows[va[k]].harm) for k in vh])),
     }
     full = _fit_encoder_heads(x, rows, c_reg, seed)
+    full.w = full.w.astype(np.float16).astype(np.float32)  # evaluate what ships (float16 on disk)
+    full.leaf = full.leaf.astype(np.float16).astype(np.float32)
     full.dim_temp, full.cat_temp, full.leaf_temp = dim_t, cat_t, leaf_t
     full.harm_a, full.harm_c = float(platt.coef_[0][0]), float(platt.intercept_[0])
     return full, {"internal_split": internal, "dim_temp": dim_t, "cat_temp": cat_t, "leaf_temp": leaf_t,
@@ -601,7 +603,7 @@ def main() -> None:
              f"Produced by `python training/train_tagger.py --data ../shared/data --holdout {args.holdout}"
              + (f" --extra {args.extra}" if args.extra else "") + (f" --c {args.c:g}" if args.c else "")
              + f" --strict-holdout {args.strict_holdout}` (seeded, deterministic).", "",
-             f"Weights: `src/seval/tagger/weights/{path.name}`, {size / 1e3:.0f} kB (float32 heads over the "
+             f"Weights: `src/seval/tagger/weights/{path.name}`, {size / 1e3:.0f} kB (float16 heads over the "
              f"{enc.dim}-d `{args.encoder}` encoder ({enc.model_id}); dimension, category and harm heads + "
              "float16 leaf prototypes). The n-gram tagger (`ngram`, `tagger.npz`) is kept beside it.", "",
              "Rows per source: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ". Caps (seeded, "

@@ -76,9 +76,9 @@ class EncoderTaggerModel:
         self.risk_cat = np.array([self.cats.index(r.rsplit(".", 1)[0]) for r in self.risks])
 
     def save(self, folder: Any, meta: dict[str, Any]) -> Any:
-        """Write the npz + json pair; returns the npz path."""
+        """Write the npz + json pair (float16 weights and prototypes, float32 biases); returns the npz path."""
         folder.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(folder / WEIGHTS_FILE, w=self.w.astype(np.float32), b=self.b.astype(np.float32),
+        np.savez_compressed(folder / WEIGHTS_FILE, w=self.w.astype(np.float16), b=self.b.astype(np.float32),
                             leaf=self.leaf.astype(np.float16))
         info = {"encoder": self.encoder, "dimensions": self.dims, "categories": self.cats, "risks": self.risks,
                 "dim_temp": self.dim_temp, "cat_temp": self.cat_temp, "harm_a": self.harm_a,
