@@ -37,18 +37,25 @@ def main() -> None:
     load_s = time.perf_counter() - t0
     base = [c.prompt for c in read_cases(starter_path())]
     prompts = [f"{p} ({i})" for i, p in enumerate(itertools.islice(itertools.cycle(base), args.n))]
-    rates = []
+    from seval.text.encoders import get_encoder, shared_cache
+
+    enc = get_encoder(load_model().encoder)
+    rates, calls = [], []
     for _ in ("new", "cached"):
+        before = enc.encoded
         t0 = time.perf_counter()
         for i in range(0, len(prompts), args.batch):
             tag_texts(prompts[i:i + args.batch])
         rates.append(len(prompts) / (time.perf_counter() - t0))
+        calls.append(enc.encoded - before)
     size = resources.files(WEIGHTS_PACKAGE).joinpath(WEIGHTS_FILE).read_bytes()
-    cache = os.path.join(tmp.name, "encoders", "vectors.sqlite")
-    per = os.path.getsize(cache) / args.n if os.path.exists(cache) else 0.0
+    cache = shared_cache()
+    per = cache.stats()["bytes"] / args.n if cache else 0.0  # the SQLite file and its write-ahead log
     print(f"embedded tagger ({args.n} prompts, batch {args.batch}, {args.threads} threads): new {rates[0]:.0f} "
-          f"prompts/s, cached {rates[1]:.0f} prompts/s; load {load_s:.2f} s; weights {len(size) / 1e3:.0f} kB; "
+          f"prompts/s ({calls[0]} texts encoded), cached {rates[1]:.0f} prompts/s ({calls[1]} encoded); "
+          f"load {load_s:.2f} s; weights {len(size) / 1e3:.0f} kB; "
           f"cache {per:.0f} bytes/prompt")
+    print("load average (1, 5, 15 min):", " ".join(f"{x:.2f}" for x in os.getloadavg()))
     tmp.cleanup()
 
 
