@@ -387,7 +387,7 @@ def tag_bench(path: str, out: str, tagger: str | None = None, overwrite: bool = 
 
     if Path(out).resolve() == Path(path).resolve():
         raise SevalError(f"--out {out} is the input file; write the tagged copy elsewhere")
-    cases = list(read_cases(path, lang=lang))
+    cases = list(read_cases(path, lang=lang, keep_unknown_labels=True))  # other benchmarks' labels -> meta
     before = sum(1 for c in cases if c.dimension and c.category and c.risk)
     tag_cases(cases, tagger, overwrite=overwrite)
     n = write_cases(out, cases)

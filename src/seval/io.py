@@ -42,10 +42,12 @@ def _attack_names() -> set[str]:
 class _RowMapper:
     """Turns one raw row (S-Eval or ours) into a TestCase, checking risk and attack names."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, keep_unknown_labels: bool = False) -> None:
         from seval.taxonomy import load_taxonomy
 
         self.path = path
+        #: a dimension/category/risk that is not a taxonomy name goes to meta["orig_<field>"] instead of failing
+        self.keep_unknown = keep_unknown_labels
         self.tax = load_taxonomy()
         self.file_lang = lang_from_filename(path)
         self._attacks: set[str] | None = None
@@ -70,8 +72,18 @@ class _RowMapper:
             except json.JSONDecodeError as exc:
                 raise SevalError(f"{where}: 'ext' is not valid JSON ({exc.msg})") from None
         ext = ext if isinstance(ext, dict) else {}
+        orig: dict[str, Any] = {}
+        if self.keep_unknown:
+            for key, find in (("dimension", self.tax.find_dimension), ("category", self.tax.find_category)):
+                val = row.get(key)
+                if val and find(str(val)) is None:
+                    orig[f"orig_{key}"] = val
+            risk0 = row.get("risk")
+            if risk0 and str(risk0) not in {r.id for r in self.tax.risks}:
+                orig["orig_risk"] = risk0
+        known = {**row, **{k.removeprefix("orig_"): None for k in orig}}
         try:
-            dimension, category, risk = self._risk(row)
+            dimension, category, risk = self._risk(known)
         except SevalError as exc:
             raise SevalError(f"{where}: {exc}") from None
         attack = row.get("attack")
@@ -98,6 +110,7 @@ class _RowMapper:
                 raise SevalError(f"{where}: 'meta' is not valid JSON") from None
         meta = dict(raw_meta) if isinstance(raw_meta, dict) else {}
         meta.update({k: v for k, v in row.items() if k not in known})
+        meta.update(orig)
         return TestCase(
             id=str(case_id), prompt=prompt, lang=lang, dimension=dimension, category=category,
             risk=str(risk) if risk else None, attack=attack,
@@ -215,15 +228,17 @@ def _iter_raw(path: str) -> Iterator[tuple[dict[str, Any], str]]:
 
 
 def read_cases(path: str | Path, lang: str | None = None, limit: int | None = None,
-               unique_ids: bool = False) -> Iterator[TestCase]:
+               unique_ids: bool = False, keep_unknown_labels: bool = False) -> Iterator[TestCase]:
     """Stream the test cases of a benchmark file, optionally one language and the first `limit`.
 
     `unique_ids` (a run's benchmark: one result row per id): a duplicate id is an error naming both lines, an
-    identical duplicate row is read once with a warning. Without it (raw generator output) rows come as they are."""
+    identical duplicate row is read once with a warning. Without it (raw generator output) rows come as they are.
+    With `keep_unknown_labels`, a dimension, category or risk that is not a taxonomy name (another benchmark's
+    labels) is kept in meta["orig_<field>"] and left for the tagger, instead of being an error."""
     path = str(path)
     if lang is not None and lang not in ("zh", "en"):
         raise SevalError(f"unknown language {lang!r}; valid: zh, en")
-    mapper = _RowMapper(path)
+    mapper = _RowMapper(path, keep_unknown_labels)
     seen: dict[str, tuple[str, str]] = {}  # id -> (where, the row's JSON)
     n = 0
     for row, where in _iter_raw(path):

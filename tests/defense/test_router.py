@@ -155,6 +155,12 @@ async def test_llm_router_parses_and_falls_back(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_resolve_router_errors() -> None:
-    assert resolve_router(None).name == "lexicon"
-    with pytest.raises(SevalError, match="unknown router 'magic'; valid: tagger"):
+    assert resolve_router("lexicon").name == "lexicon"
+    with pytest.raises(SevalError, match=r"unknown router 'magic'; valid: .*lexicon.*tagger"):
         resolve_router("magic")
+    with pytest.raises(SevalError, match="bad router spec 'lexicon\\?x=1': 'lexicon' takes no options"):
+        resolve_router("lexicon?x=1")
+    with pytest.raises(SevalError, match="confident must be a number in"):
+        resolve_router("tagger?confident=2")
+    with pytest.raises(SevalError, match="unknown tagger 'nope'"):
+        resolve_router("tagger:nope")

@@ -49,13 +49,7 @@ def tagger():  # type: ignore[no-untyped-def]
     return resolve_tagger("embedded")
 
 
-#: known misses of the shipped model (see training/TAGGER_REPORT.md: EM is its weakest dimension)
-KNOWN_MISS = {"EM-en"}
-
-
-@pytest.mark.parametrize(("dim", "lang", "prompt"), [
-    pytest.param(d, lang, p, id=f"{d}-{lang}", marks=pytest.mark.xfail(strict=True, reason="known miss: EM read as CI"))
-    if f"{d}-{lang}" in KNOWN_MISS else pytest.param(d, lang, p, id=f"{d}-{lang}") for d, lang, p in FRESH])
+@pytest.mark.parametrize(("dim", "lang", "prompt"), [pytest.param(d, lang, p, id=f"{d}-{lang}") for d, lang, p in FRESH])
 def test_every_dimension_in_both_languages(tagger, dim: str, lang: str, prompt: str) -> None:  # type: ignore[no-untyped-def]
     res = tagger.tag_sync([prompt])[0]
     assert res.dimension == dim, (res.dimension, res.top_categories())

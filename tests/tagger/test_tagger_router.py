@@ -68,3 +68,31 @@ def test_fallback_only_when_nothing_scores_high() -> None:
 async def test_jailbreak_cue_still_flagged(prompt: str) -> None:
     (routing,) = await TaggerRouter().route([prompt])
     assert routing.jailbreak and routing.router.startswith("tagger")
+
+
+def test_router_spec_options_and_registry() -> None:
+    from seval.defense.router import ROUTERS
+
+    assert {"tagger", "tagger+lexicon", "lexicon", "lexicon-only", "llm"} <= set(ROUTERS.names())
+    r = resolve_router("tagger:ngram?confident=0.7&torn=0.4")
+    assert isinstance(r, TaggerRouter) and (r.confident, r.torn) == (0.7, 0.4) and r.tagger.name == "ngram"
+    assert resolve_router("tagger?lexicon=true").lexicon_scores  # type: ignore[attr-defined]
+    assert resolve_router("tagger+lexicon").name == "tagger+lexicon"
+
+
+def test_confident_one_dimension_torn_two() -> None:
+    router = TaggerRouter("ngram")
+    assert router.chosen_dimensions({"CI": 0.8, "PM": 0.15, "HS": 0.05}) == ["CI"]  # confident
+    assert router.chosen_dimensions({"CI": 0.45, "PM": 0.35, "HS": 0.2}) == ["CI", "PM"]  # torn between two
+    assert router.chosen_dimensions({"CI": 0.5, "PM": 0.2, "HS": 0.2, "EM": 0.1}) == ["CI"]  # unsure, not torn
+    con = load_constitution("default")
+    scen = con.scenario("general")
+    dims, cats = router._scores({"CI": 0.45, "PM": 0.4, "HS": 0.15},
+                                {"CI.drug_crimes": 0.3, "CI.dangerous_weapons": 0.15, "PM.physical_harm": 0.4,
+                                 "HS.abusive_curses": 0.15})
+    sel = select(con, scen, Routing(lang="en", scores=cats, dimensions=dims, harm=0.9, router="tagger"))
+    assert set(sel.dimensions) == {"CI", "PM"} and set(sel.categories) == {"CI.drug_crimes", "PM.physical_harm"}
+    dims, cats = router._scores({"CI": 0.9, "PM": 0.1}, {"CI.drug_crimes": 0.6, "CI.dangerous_weapons": 0.3,
+                                                           "PM.physical_harm": 0.1})
+    sel = select(con, scen, Routing(lang="en", scores=cats, dimensions=dims, harm=0.9, router="tagger"))
+    assert sel.dimensions == ["CI"] and sel.categories[0] == "CI.drug_crimes"

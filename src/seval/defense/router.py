@@ -1,9 +1,12 @@
 """The light router: which risk categories does an incoming prompt touch, and is it a jailbreak framing?
 
-`tagger` (default; `tagger:<tagger spec>`, e.g. `tagger:llm:openai:gpt-4o-mini`): the risk tagger
-(`seval.tagger`) scores every dimension and category; a prompt it finds ordinary (harm below
-`TAGGER_HARM_GATE`) gets the general principles only. The lexicon still flags
-jailbreak framings and evasion intent. `lexicon`: a zh + en keyword/pattern lexicon per category (data/router_lexicon.yaml), optionally
+Routers are registered in `ROUTERS` and named by a spec of seval.spec's grammar, `NAME[:BODY][?k=v&...]`.
+`tagger` (default; `tagger:<tagger spec>`, e.g. `tagger:ngram`, `tagger:llm:openai:gpt-4o-mini`; options
+`confident`, `torn`, `lexicon`): the risk tagger (`seval.tagger`) scores every dimension and category; a
+prompt it finds ordinary (harm below `TAGGER_HARM_GATE`) gets the general principles only. When the tagger is
+confident (best dimension >= `confident`) only that dimension's clauses apply; when it is torn between two
+(the second dimension >= `torn` x the best) both dimensions' clauses apply. The lexicon still flags jailbreak
+framings and evasion intent. `lexicon`: a zh + en keyword/pattern lexicon per category (data/router_lexicon.yaml), optionally
 reweighted by the embedded prompt classifier `seval.critic.embedded.prompt_harm_scores` when it is installed
 (score x (0.4 + 1.6 p_harm): a prompt the classifier finds harmless needs stronger cues, one it finds risky
 is routed on a single weak cue). `llm:<model>` asks a model to name the categories, falling back to the
@@ -15,6 +18,7 @@ from __future__ import annotations
 import inspect
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -23,6 +27,8 @@ from typing import Any
 from seval.defense.lang import detect_lang
 from seval.errors import SevalError
 from seval.records import stable_hash
+from seval.registry import Registry
+from seval.spec import Spec, parse_spec, spec_error
 
 
 @dataclass(slots=True)
@@ -207,27 +213,65 @@ class LexiconRouter(Router):
 
 #: the tagger's harm score below which a prompt counts as ordinary: it gets no risk clauses
 TAGGER_HARM_GATE = 0.5
-#: a dimension (or category) probability at or above this counts as a full-strength route (score 1.0); below
-#: it the score falls linearly. Set once a priori (about 3x the uniform 1/8), not tuned on any test source.
+#: a category probability at or above this counts as a full-strength route (score 1.0); below it the score
+#: falls linearly. Set once a priori (about 3x the uniform 1/8), not tuned on any test source.
 TAGGER_FULL_SCORE = 0.35
+#: the best dimension's probability at or above which the tagger is confident: its dimension alone applies
+TAGGER_CONFIDENT = 0.6
+#: below confidence, a second dimension whose probability is at least this share of the best one's also
+#: applies (the tagger is torn between the two). Both set a priori, not tuned on a test source.
+TAGGER_TORN = 0.5
 
 
 class TaggerRouter(Router):
-    """The risk tagger's dimension and category scores (+ the lexicon's jailbreak and intent cues)."""
+    """The risk tagger's dimensions and categories (+ the lexicon's jailbreak and intent cues): the best
+    dimension when the tagger is confident, the best two when it is torn between them."""
 
     name = "tagger"
 
-    def __init__(self, tagger_spec: str = "embedded", lexicon_scores: bool = False) -> None:
+    def __init__(self, tagger_spec: str = "embedded", lexicon_scores: bool = False,
+                 confident: float = TAGGER_CONFIDENT, torn: float = TAGGER_TORN) -> None:
         from seval.tagger import resolve_tagger
 
         self.tagger = resolve_tagger(tagger_spec)
         self.lexicon_scores = lexicon_scores  # also take the lexicon's category scores (the higher of the two)
+        self.confident, self.torn = confident, torn
         if lexicon_scores:
             self.name = "tagger+lexicon"
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "tagger": self.tagger.config(), "lexicon": load_lexicon().digest,
-                "harm_gate": TAGGER_HARM_GATE, "full_score": TAGGER_FULL_SCORE, "lexicon_scores": self.lexicon_scores}
+                "harm_gate": TAGGER_HARM_GATE, "full_score": TAGGER_FULL_SCORE, "lexicon_scores": self.lexicon_scores,
+                "confident": self.confident, "torn": self.torn}
+
+    def chosen_dimensions(self, dims: dict[str, float]) -> list[str]:
+        """The dimensions whose clauses apply: the best alone when confident, the best two when torn."""
+        ranked = sorted(dims.items(), key=lambda kv: -kv[1])
+        if not ranked:
+            return []
+        (d1, p1), rest = ranked[0], ranked[1:]
+        if p1 >= self.confident or not rest or rest[0][1] < self.torn * p1:
+            return [d1]
+        return [d1, rest[0][0]]
+
+    def _scores(self, dims: dict[str, float], cats: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+        """Routing scores for the chosen dimensions: each full strength; per chosen dimension its best
+        category (in the dimension's rank order, so `select`'s top-k takes one category of each), then the
+        rest of their categories scaled by P(category | dimension)."""
+        chosen = self.chosen_dimensions(dims)
+        out_dims = {d: 1.0 - 0.01 * k for k, d in enumerate(chosen)}
+        best: dict[str, float] = {}
+        others: dict[str, float] = {}
+        for k, d in enumerate(chosen):
+            in_d = sorted(((c, s) for c, s in cats.items() if c.split(".", 1)[0] == d), key=lambda kv: -kv[1])
+            for j, (c, s) in enumerate(in_d):
+                if j == 0:
+                    best[c] = 1.0 - 0.01 * k
+                else:
+                    score = min(0.9, s / max(dims[d], 1e-9) / TAGGER_FULL_SCORE * 0.5)
+                    if score >= 0.05:
+                        others[c] = score
+        return out_dims, {**best, **dict(sorted(others.items(), key=lambda kv: -kv[1]))}
 
     async def route(self, prompts: list[str]) -> list[Routing]:
         results = await self.tagger.tag(prompts)
@@ -235,17 +279,17 @@ class TaggerRouter(Router):
         for p, r in zip(prompts, results, strict=True):
             lex = lexicon_route(p)
             # an ordinary-looking prompt (harm below the gate) routes nowhere: the general principles only
-            scale = (1.0 if r.harm >= TAGGER_HARM_GATE else 0.0) / TAGGER_FULL_SCORE
-            cats = {c: min(1.0, s * scale) for c, s in sorted(r.categories.items(), key=lambda kv: -kv[1])
-                    if s * scale >= 0.05}
-            dims = {d: min(1.0, s * scale) for d, s in sorted(r.dimensions.items(), key=lambda kv: -kv[1])
-                    if s * scale >= 0.05}
+            if r.harm >= TAGGER_HARM_GATE:
+                dims, cats = self._scores(r.dimensions, r.categories)
+            else:
+                dims, cats = {}, {}
             if self.lexicon_scores:
                 for c, v in lex.scores.items():
                     cats[c] = max(cats.get(c, 0.0), v)
                     d = c.split(".", 1)[0]
                     dims[d] = max(dims.get(d, 0.0), v)
-            cues = [f"tagger:{r.category}={r.category_score:.2f}", f"harm={r.harm:.2f}"]
+            cues = [f"tagger:{r.category}={r.category_score:.2f}", f"dimension:{r.dimension}={r.dimension_score:.2f}",
+                    f"harm={r.harm:.2f}"]
             out.append(Routing(lang=lex.lang, scores=cats, jailbreak=lex.jailbreak, harm=r.harm, intent=lex.intent,
                                router=f"tagger:{r.tagger}", cues=cues + [c for c in lex.cues if c.startswith("attack")],
                                dimensions=dims))
@@ -330,20 +374,59 @@ class LLMRouter(Router):
 #: the router a defense uses unless told otherwise
 DEFAULT_ROUTER = "tagger"
 
+#: router factories by name; each takes the parsed spec (`NAME[:BODY][?k=v&...]`, seval.spec)
+ROUTERS: Registry[Callable[[Spec], Router]] = Registry("router", "seval.defense", group="seval.routers")
+_EXAMPLE = "tagger, tagger:ngram?confident=0.7, lexicon, llm:openai:gpt-4o-mini"
+
+
+def _no_options(spec: Spec) -> None:
+    if spec.options:
+        raise spec_error("router", spec.raw, f"{spec.name!r} takes no options", _EXAMPLE)
+
+
+def _tagger_router(spec: Spec, lexicon: bool) -> TaggerRouter:
+    confident, torn = spec.options.get("confident", TAGGER_CONFIDENT), spec.options.get("torn", TAGGER_TORN)
+    for key, val in (("confident", confident), ("torn", torn)):
+        if not isinstance(val, int | float) or not 0 < float(val) <= 1:
+            raise spec_error("router", spec.raw, f"{key} must be a number in (0, 1], not {val!r}", _EXAMPLE)
+    return TaggerRouter(spec.body or "embedded", lexicon_scores=bool(spec.options.get("lexicon", lexicon)),
+                        confident=float(confident), torn=float(torn))
+
+
+@ROUTERS.register("tagger")
+def _tagger(spec: Spec) -> Router:
+    """`tagger[:<tagger spec>][?confident=0.6&torn=0.5&lexicon=false]`."""
+    return _tagger_router(spec, lexicon=False)
+
+
+@ROUTERS.register("tagger+lexicon")
+def _tagger_lexicon(spec: Spec) -> Router:
+    """The tagger router that also takes the lexicon's category scores (the higher of the two)."""
+    return _tagger_router(spec, lexicon=True)
+
+
+@ROUTERS.register("lexicon")
+def _lexicon(spec: Spec) -> Router:
+    _no_options(spec)
+    return LexiconRouter()
+
+
+@ROUTERS.register("lexicon-only")
+def _lexicon_only(spec: Spec) -> Router:
+    """The lexicon without the embedded prompt classifier."""
+    _no_options(spec)
+    return LexiconRouter(use_embedded=False)
+
+
+@ROUTERS.register("llm")
+def _llm(spec: Spec) -> Router:
+    _no_options(spec)
+    return LLMRouter(spec.body)
+
 
 def resolve_router(spec: str | None) -> Router:
-    """`tagger` (default) or `tagger:<tagger spec>`, `lexicon`, `lexicon-only` (no embedded classifier), or
-    `llm:<model string>`."""
-    spec = (spec or DEFAULT_ROUTER).strip()
-    if spec == "tagger" or spec.startswith("tagger:"):
-        return TaggerRouter(spec[len("tagger:"):] or "embedded")
-    if spec == "tagger+lexicon" or spec.startswith("tagger+lexicon:"):
-        return TaggerRouter(spec[len("tagger+lexicon:"):] or "embedded", lexicon_scores=True)
-    if spec == "lexicon":
-        return LexiconRouter()
-    if spec == "lexicon-only":
-        return LexiconRouter(use_embedded=False)
-    if spec.startswith("llm:"):
-        return LLMRouter(spec[4:])
-    raise SevalError(f"unknown router {spec!r}; valid: tagger, tagger:<tagger spec>, tagger+lexicon, lexicon, lexicon-only, "
-                     "llm:<model string>")
+    """A router from its spec (seval.spec grammar): `tagger` (default), `tagger:<tagger spec>?confident=..&torn=..`,
+    `tagger+lexicon`, `lexicon`, `lexicon-only` (no embedded classifier), or `llm:<model string>`."""
+    text = (spec or DEFAULT_ROUTER).strip()
+    parsed = parse_spec(text, what="router", query=not text.startswith("llm:"), example=_EXAMPLE)
+    return ROUTERS.get(parsed.name)(parsed)

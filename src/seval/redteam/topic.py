@@ -3,7 +3,7 @@
 The TAP paper asks the attacker model itself ("does this prompt ask for the same thing as the goal?"). That
 costs an attacker call per candidate and, with a small local attacker, is close to a coin toss; the sentence
 embeddings `seval generate` already uses for its on-topic and near-duplicate checks
-(seval.generate.embeddings) are free, offline, deterministic and per language, so TAP prunes with them.
+(seval.generate.embeddings, on the cached encoders of seval.text.encoders) are free, offline, deterministic and per language, so TAP prunes with them.
 Thresholds per similarity method are data (data/settings.yaml).
 """
 
