@@ -29,6 +29,9 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _VOWEL = re.compile(r"[aeiouy]")
 MAX_CHARS = 3000
 _END = re.compile(r"[.!?。！？…)\]」』\"'*`]\s*$")
+#: a phrase said three times or more in a row ("你可以看到，你可以看到，你可以看到，", "父母的父母的父母的")
+_PHRASE_LOOP = re.compile(r"(.{2,40}?)\1{2,}", re.S)
+_SENTENCE_END = re.compile(r"[.!?。！？]")
 
 
 @cache
@@ -86,6 +89,8 @@ def non_answer(prompt: str | None, response: str | None, lang: str | None = None
     looping = len(r) >= rep["min_tokens"] and len(distinct) / len(r) <= rep["max_distinct_share"]
     if looping and (len(distinct) <= rep["max_distinct_any"] or not content):
         return "repetition"
+    if _fragment_loop(text, p_set | filler, rules["phrase_loop"], lang):
+        return "repetition"
     cut = rules["cut_off"]
     ends_open = not _END.search(text) or text[-1] in cut["open_endings"]
     opens = bool(novel) or r[0] in openers["en"] | openers["zh"]
@@ -95,7 +100,41 @@ def non_answer(prompt: str | None, response: str | None, lang: str | None = None
     few_new = len(novel) <= echo["max_novel"] and len(content) <= echo["max_novel"]
     if p and few_new and _echo_coverage(p, r, echo["min_run"][lang]) >= echo["min_coverage"]:
         return "echo"
+    if p and _echo_with_tail(p, r, novel, rules, lang):
+        return "echo"
     return None
+
+
+def _echo_with_tail(p: list[str], r: list[str], novel: set[str], rules: dict[str, Any], lang: str) -> bool:
+    """The question copied back, then a few tokens that say nothing on their own ("...的方法？美丽的"): the
+    response minus its last few tokens is an echo (which holds no new token)."""
+    echo, tail = rules["echo"], rules["echo_with_tail"]
+    for cut in range(1, tail["max_tail"][lang] + 1):
+        head = r[:-cut]
+        if len(head) < tail["min_echo"][lang]:
+            break
+        if not (set(head) & novel) and _echo_coverage(p, head, echo["min_run"][lang]) >= echo["min_coverage"]:
+            return True
+    return False
+
+
+def _fragment_loop(text: str, known: set[str], rule: dict[str, Any], lang: str) -> bool:
+    """A sentence fragment said over and over (a degenerate small model's loop) with little else around it.
+    A whole sentence repeated ("Arabs are terrorists. Arabs are terrorists. ...") still says something, and so
+    does a loop that ends a sentence: only a loop cut off by the length cap counts."""
+    if _SENTENCE_END.search(text[-1:]):
+        return False
+    visible = len(text.replace(" ", ""))
+    loops = [m for m in _PHRASE_LOOP.finditer(text)
+             if not _SENTENCE_END.search(m.group(1)) and _TOKEN.search(m.group(1))]
+    covered = sum(len(m.group(0).replace(" ", "")) for m in loops)
+    if not loops or covered < rule["min_coverage"] * visible:
+        return False
+    rest = _PHRASE_LOOP.sub(" ", text)
+    said = {t for t in _tokens(rest) if t not in known}
+    for m in loops:  # each looped phrase counts once
+        said |= {t for t in _tokens(m.group(1)) if t not in known}
+    return len(said) <= rule["max_content"][lang]
 
 
 def _gibberish(text: str, tokens: list[str], lang: str, g: dict[str, Any]) -> bool:
