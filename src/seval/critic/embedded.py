@@ -164,7 +164,10 @@ class EmbeddedCritic(Critic):
         self.weights = weights
 
     def config(self) -> dict[str, Any]:
-        cfg: dict[str, Any] = {"name": self.name, "weights_sha256": self._w.sha256, "threshold": self.threshold}
+        from seval.critic.nonanswer import rules_id
+
+        cfg: dict[str, Any] = {"name": self.name, "weights_sha256": self._w.sha256, "threshold": self.threshold,
+                               "non_answer": rules_id()}
         if self.weights != WEIGHTS["embedded"]:
             cfg["weights"] = self.weights
         if self._w.calibration is not None:

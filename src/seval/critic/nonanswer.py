@@ -34,6 +34,20 @@ _PHRASE_LOOP = re.compile(r"(.{2,40}?)\1{2,}", re.S)
 _SENTENCE_END = re.compile(r"[.!?。！？]")
 
 
+#: bump when the code's reading of the rules changes (the rules' text is hashed with it)
+RULES_VERSION = 3
+
+
+@cache
+def rules_id() -> str:
+    """Identifies the non-answer rules in force: goes into the offline critics' config hash, so verdicts cached
+    under other rules are judged again."""
+    import hashlib
+
+    text = resources.files("seval.critic").joinpath("data/non_answer.yaml").read_text("utf-8")
+    return f"{RULES_VERSION}:{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}"
+
+
 @cache
 def _rules() -> dict[str, Any]:
     import yaml
@@ -105,6 +119,21 @@ def non_answer(prompt: str | None, response: str | None, lang: str | None = None
     return None
 
 
+def _tail_loop(text: str, min_unit: int = 4, max_unit: int = 40, min_span: int = 16) -> tuple[int, int, str] | None:
+    """The longest end of the text (at least `min_span` characters) that repeats one phrase at least twice and
+    stops inside a further copy (the length cap cut the loop): (start, end, phrase), or None."""
+    best: tuple[int, int, str] | None = None
+    n = len(text)
+    for size in range(min_unit, min(max_unit, n // 2) + 1):
+        i = n - size - 1
+        while i >= 0 and text[i] == text[i + size]:
+            i -= 1
+        start = i + 1
+        if n - start >= max(2 * size, min_span) and (best is None or n - start > best[1] - best[0]):
+            best = (start, n, text[start:start + size])
+    return best
+
+
 def _echo_with_tail(p: list[str], r: list[str], novel: set[str], rules: dict[str, Any], lang: str) -> bool:
     """The question copied back, then a few tokens that say nothing on their own ("...的方法？美丽的"): the
     response minus its last few tokens is an echo (which holds no new token)."""
@@ -125,15 +154,22 @@ def _fragment_loop(text: str, known: set[str], rule: dict[str, Any], lang: str) 
     if _SENTENCE_END.search(text[-1:]):
         return False
     visible = len(text.replace(" ", ""))
-    loops = [m for m in _PHRASE_LOOP.finditer(text)
-             if not _SENTENCE_END.search(m.group(1)) and _TOKEN.search(m.group(1))]
-    covered = sum(len(m.group(0).replace(" ", "")) for m in loops)
+    loops = [(m.start(), m.end(), m.group(1)) for m in _PHRASE_LOOP.finditer(text)]
+    tail = _tail_loop(text)
+    if tail and not any(a <= tail[0] < b for a, b, _ in loops):
+        loops.append(tail)
+    loops = [lp for lp in loops if not _SENTENCE_END.search(lp[2]) and _TOKEN.search(lp[2])]
+    covered = sum(len(text[a:b].replace(" ", "")) for a, b, _ in loops)
     if not loops or covered < rule["min_coverage"] * visible:
         return False
-    rest = _PHRASE_LOOP.sub(" ", text)
-    said = {t for t in _tokens(rest) if t not in known}
-    for m in loops:  # each looped phrase counts once
-        said |= {t for t in _tokens(m.group(1)) if t not in known}
+    rest, last = [], 0
+    for a, b, _ in sorted(loops):
+        rest.append(text[last:a])
+        last = max(last, b)
+    rest.append(text[last:])
+    said = {t for t in _tokens(" ".join(rest)) if t not in known}
+    for _, _, unit in loops:  # each looped phrase counts once
+        said |= {t for t in _tokens(unit) if t not in known}
     return len(said) <= rule["max_content"][lang]
 
 
