@@ -1,6 +1,8 @@
 """Throughput of the offline critics (rule, embedded-fast, embedded) in pairs per second over 2,000 pairs.
 
-    python bench/bench_critic.py [--n 2000] [--data ../shared/data]
+    python bench/bench_critic.py [--n 2000] [--data ../shared/data] [--critics rule,embedded,embedded-e5]
+
+`embedded-e5` encodes with e5; run it with `SEVAL_ENCODER_CACHE=0` and a small `--n` to time uncached reads.
 
 Pairs come from the dev data when it is there (realistic lengths: gptfuzz, diasafety, JADE, DeepSeek jailbreak
 answers in equal parts), else from built-in short pairs. `embedded` must stay above 100 pairs/s on 2 cores
@@ -57,12 +59,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--critics", default="rule,embedded-fast,embedded", help="comma-separated critic names")
     args = ap.parse_args()
     items = load_pairs(args.data, args.n)
     chars = sum(len(it.response) for it in items) / len(items)
     print(f"{len(items)} pairs, mean response {chars:.0f} chars, batch {args.batch}")
-    for spec in ("rule", "embedded-fast", "embedded"):
-        print(f"{spec:>10}: {bench(spec, items, args.batch):,.0f} pairs/s")
+    for spec in args.critics.split(","):
+        print(f"{spec:>12}: {bench(spec, items, args.batch):,.0f} pairs/s")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """Score the shipped critics once on the fixed test split (whole sources left out of training; REPORT.md).
 
     python training/evaluate_critic.py --data ../shared/data [--ship] [--report training/test_table.md]
+    python training/evaluate_critic.py --per-class 150 --critics embedded,embedded-e5,embedded-fast,rule --ship
 
-Runs `embedded`, `embedded-fast` and `rule` through seval's own code path (non-answers, calibration, the
-threshold), per test set and per language (macro mean over the language's sets, 95% bootstrap intervals).
-With --ship, the figures are written into the weights' JSON (`shipped_validation`), which
-`Critic.validation()` returns and seval prints next to every score.
+Runs the critics (default `embedded`, `embedded-fast`, `rule`) through seval's own code path (non-answers,
+calibration, the threshold), per test set and per language (macro mean over the language's sets, 95% bootstrap
+intervals). --per-class N scores the same seeded sample of every set for all critics (at most N pairs per set
+and label: the e5 tier reads ~10 pairs/s on 2 cores). With --ship, the figures are written into the weights'
+JSON (`shipped_validation`), which `Critic.validation()` returns and seval prints next to every score.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "training"))
 
 from train_embedded_critic import TEST_FILES, load_test  # noqa: E402
+from train_encoder_critic import sample  # noqa: E402
 
 from seval.critic.base import resolve_critic  # noqa: E402
 from seval.records import JudgeItem  # noqa: E402
@@ -52,15 +55,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ship", action="store_true", help="write the figures into the weights' JSON")
     ap.add_argument("--report", type=Path, default=None, help="write the markdown table here")
     ap.add_argument("--json", type=Path, default=None, help="write all figures as JSON here")
+    ap.add_argument("--critics", default=",".join(CRITICS), help="comma-separated critic specs")
+    ap.add_argument("--per-class", type=int, default=0, help="score a seeded sample: N pairs per set and label")
+    ap.add_argument("--seed", type=int, default=13)
     args = ap.parse_args(argv)
+    critics = [c.strip() for c in args.critics.split(",") if c.strip()]
     pairs = load_test(args.data)
+    if args.per_class:
+        pairs = sample(pairs, args.per_class, args.seed)
     sets: dict[tuple[str, str], list[int]] = {}
     for i, p in enumerate(pairs):
         sets.setdefault((p.family, p.lang), []).append(i)
     y = np.array([p.label for p in pairs])
     items = [JudgeItem(prompt=p.prompt, response=p.response, lang=p.lang, id=str(i)) for i, p in enumerate(pairs)]
     figures: dict[str, Any] = {}
-    for name in CRITICS:
+    for name in critics:
         critic = resolve_critic(name)
         verdicts = critic.judge_sync(items)
         pred = np.array([int(v.label == "unsafe") for v in verdicts])
@@ -87,21 +96,21 @@ def main(argv: list[str] | None = None) -> int:
         figures[name] = {"per_set": per_set, "by_lang": by_lang, "critic_hash": critic.config_hash(),
                          "non_answer": n_non, "uncertain": n_unc}
         print(name, json.dumps(by_lang), f"non_answer {n_non} uncertain {n_unc}", flush=True)
-    lines = ["| test set (source left out) | lang | n (unsafe) | embedded | embedded-fast | rule |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| test set (source left out) | lang | n (unsafe) | " + " | ".join(critics) + " |",
+             "|---" * (3 + len(critics)) + "|"]
     for (fam, lang), idx in sorted(sets.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         k = f"{fam}|{lang}"
         cells = [f"{figures[c]['per_set'][k]['balanced_accuracy']:.3f} "
                  f"[{figures[c]['per_set'][k]['ci95'][0]:.2f}, {figures[c]['per_set'][k]['ci95'][1]:.2f}]"
-                 for c in CRITICS]
+                 for c in critics]
         lines.append(f"| {SET_NAMES.get(fam, fam)} | {lang} | {len(idx)} ({int(y[idx].sum())}) | " + " | ".join(cells)
                      + " |")
     for lang in ("en", "zh"):
         cells = [f"**{figures[c]['by_lang'][lang]['balanced_accuracy']:.3f}** "
                  f"[{figures[c]['by_lang'][lang]['ci95'][0]:.2f}, {figures[c]['by_lang'][lang]['ci95'][1]:.2f}]"
-                 for c in CRITICS]
-        lines.append(f"| macro, {lang} ({len(figures['rule']['by_lang'][lang]['sets'])} sets) | {lang} | "
-                     f"{figures['rule']['by_lang'][lang]['n']} | " + " | ".join(cells) + " |")
+                 for c in critics]
+        lines.append(f"| macro, {lang} ({len(figures[critics[0]]['by_lang'][lang]['sets'])} sets) | {lang} | "
+                     f"{figures[critics[0]]['by_lang'][lang]['n']} | " + " | ".join(cells) + " |")
     table = "\n".join(lines)
     print(table)
     if args.report:
@@ -110,11 +119,14 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(figures, indent=1), "utf-8")
     if args.ship:
         from seval.critic.embedded import WEIGHTS
+        from seval.critic.reader import READER_WEIGHTS
 
         what = ("sources left out of training: " + ", ".join(f for f, _ in TEST_FILES)
+                + (f" (a seeded sample, at most {args.per_class} pairs per set and label)" if args.per_class else "")
                 + " (training/evaluate_critic.py; macro mean of balanced accuracy over each language's sets)")
-        for name in ("embedded", "embedded-fast"):
-            path = ROOT / "src" / "seval" / "critic" / "weights" / f"{WEIGHTS[name]}.json"
+        files = {**WEIGHTS, "embedded-e5": READER_WEIGHTS}
+        for name in (c for c in critics if c in files):
+            path = ROOT / "src" / "seval" / "critic" / "weights" / f"{files[name]}.json"
             info = json.loads(path.read_text("utf-8"))
             info["shipped_validation"] = {"date": dt.date.today().isoformat(), "what": what,
                                           "by_lang": figures[name]["by_lang"], "per_set": figures[name]["per_set"]}

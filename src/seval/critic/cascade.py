@@ -31,7 +31,10 @@ class CascadeCritic(Critic):
         self.n_escalated = 0
 
     def config(self) -> dict[str, Any]:
-        return {"name": self.name, "first": {"critic": self.first.spec, "hash": self.first.config_hash()},
+        from seval.critic.nonanswer import rules_id
+
+        return {"name": self.name, "non_answer": rules_id(),
+                "first": {"critic": self.first.spec, "hash": self.first.config_hash()},
                 "second": {"critic": self.second.spec, "hash": self.second.config_hash()},
                 "band": list(self.band) if self.band else None}
 

@@ -1,9 +1,9 @@
 """The embedded critics: trained linear models over hashed n-grams and refusal cues, offline on CPU.
 
 `embedded` (the default) is the round-4 model (wider data, calibrated scores, an uncertain band) and
-`embedded-fast` the round-3 weights; same code path, numpy + scikit-learn only. Weights ship in
-`seval/critic/weights/` (trained by `training/train_embedded_critic.py`, with their calibration and their
-left-out-source validation figures in the JSON) and load lazily on first use. Non-answers (critic/nonanswer.py)
+`embedded-fast` the round-3 weights; same code path, numpy + mmh3 only at inference (scikit-learn trains
+them). Weights ship in `seval/critic/weights/` (trained by `training/train_embedded_critic.py`, with their
+calibration and their left-out-source validation figures in the JSON) and load lazily on first use. Non-answers (critic/nonanswer.py)
 are judged safe before the model runs. Also exposes the prompt-harmfulness classifier (`prompt_harm_scores`)
 for generation filters and defense routing.
 """
@@ -87,9 +87,9 @@ def _sigmoid(z: Any) -> Any:
 
 
 def _prompt_scores(w: _Weights, normalized: list[str]) -> Any:
-    from seval.critic.features import prompt_matrix
+    from seval.critic.features import prompt_logits
 
-    return _sigmoid(prompt_matrix(w.hasher, normalized, w.settings) @ w.prompt_coef + w.prompt_bias)
+    return _sigmoid(prompt_logits(w.hasher, normalized, w.settings, w.prompt_coef, w.prompt_bias))
 
 
 def prompt_harm_scores(texts: list[str]) -> list[float]:
@@ -106,12 +106,12 @@ def _score(w: _Weights, prompts: list[str], responses: list[str]) -> tuple[Any, 
     """Scores for normalised pairs: (unsafe probability, prompt harm, meta feature rows)."""
     import numpy as np
 
-    from seval.critic.features import assemble, meta_features, pair_blocks
+    from seval.critic.features import meta_features, pair_logits, pair_rows
 
     ph = _prompt_scores(w, prompts)
     meta = meta_features(prompts, responses, ph, w.settings)
-    x = assemble(pair_blocks(w.hasher, prompts, responses, w.settings), meta, ph, w.settings)
-    raw = _sigmoid(x @ w.pair_coef + w.pair_bias)
+    raw = _sigmoid(pair_logits(pair_rows(w.hasher, prompts, responses, w.settings), meta, ph, w.settings,
+                               w.pair_coef, w.pair_bias))
     return (calibrate(raw, w.calibration) if w.calibration is not None else np.asarray(raw)), ph, meta
 
 
@@ -164,7 +164,10 @@ class EmbeddedCritic(Critic):
         self.weights = weights
 
     def config(self) -> dict[str, Any]:
-        cfg: dict[str, Any] = {"name": self.name, "weights_sha256": self._w.sha256, "threshold": self.threshold}
+        from seval.critic.nonanswer import rules_id
+
+        cfg: dict[str, Any] = {"name": self.name, "weights_sha256": self._w.sha256, "threshold": self.threshold,
+                               "non_answer": rules_id()}
         if self.weights != WEIGHTS["embedded"]:
             cfg["weights"] = self.weights
         if self._w.calibration is not None:

@@ -1,7 +1,10 @@
 """Featurisation of (prompt, response) pairs for the embedded critic, shared by training and inference.
 
 Stateless hashed word + character n-grams (no vocabulary to ship) plus a few explicit cues (refusal found,
-prompt harmfulness, length, overlap). Heavy imports happen inside functions so the critic registry stays light.
+prompt harmfulness, length, overlap). Inference is numpy + mmh3 only (`TextHasher.rows`, `prompt_logits`,
+`pair_logits`); the hashes are exactly scikit-learn's `HashingVectorizer` ones (MurmurHash3_x86_32, signed, abs
+modulo the width, no alternate sign, each part L2-normalised), so weights trained through scikit-learn and scipy
+(`transform`, `prompt_matrix`, `assemble`, used by the trainers) score the same here.
 """
 
 from __future__ import annotations
@@ -11,12 +14,13 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
 from itertools import pairwise
 from typing import Any
 
 from seval.critic.refusal import detect_refusal
 
+#: a frozen copy, NOT seval.lang's regex: the trained weights depend on exactly these ranges (is_zh decides the
+#: zh cue columns and which text counts as Chinese), so changing them needs retrained weights
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WS = re.compile(r"[^\S\n]+")
 _NL = re.compile(r"\s*\n\s*")
@@ -99,38 +103,129 @@ def is_zh(text: str) -> bool:
     return bool(head) and len(_CJK.findall(head)) >= max(2, 0.15 * len(head.replace(" ", "")))
 
 
+_TOKEN = re.compile(r"(?u)\b\w+\b")  # scikit-learn's word analyzer with this token_pattern
+_SPACES = re.compile(r"\s\s+")  # scikit-learn's char_wb whitespace collapse
+_MIN_INT32 = -(2**31)
+
+
+def word_ngrams(text: str, ngram_range: tuple[int, int]) -> list[str]:
+    """Word n-grams exactly as scikit-learn's word analyzer (lowercase=False, no stop words) makes them."""
+    tokens = _TOKEN.findall(text)
+    lo, hi = ngram_range
+    out = list(tokens) if lo == 1 else []
+    for n in range(max(lo, 2), min(hi, len(tokens)) + 1):
+        out.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+    return out
+
+
+def char_wb_ngrams(text: str, ngram_range: tuple[int, int]) -> list[str]:
+    """Character n-grams inside space-padded words, exactly as scikit-learn's `char_wb` analyzer (a word shorter
+    than n counts once, as itself)."""
+    lo, hi = ngram_range
+    out: list[str] = []
+    for w in _SPACES.sub(" ", text).split():
+        w = " " + w + " "
+        size = len(w)
+        for n in range(lo, hi + 1):
+            if size <= n:
+                out.append(w)
+                break
+            out.extend(w[i:i + n] for i in range(size - n + 1))
+    return out
+
+
+def columns(grams: Sequence[str], n_cols: int) -> Any:
+    """Hashed column of each n-gram: signed MurmurHash3_x86_32 (seed 0) of its UTF-8 bytes, abs modulo n_cols
+    (scikit-learn's FeatureHasher rule, including its value for -2**31)."""
+    import mmh3
+    import numpy as np
+
+    h = np.fromiter(map(mmh3.hash, grams), dtype=np.int64, count=len(grams))
+    return np.where(h == _MIN_INT32, (2**31 - 1 - (n_cols - 1)) % n_cols, np.abs(h) % n_cols)
+
+
+@dataclass(slots=True)
+class HashedRows:
+    """CSR-like rows of hashed features in numpy arrays: what inference needs of scipy's csr_matrix."""
+
+    data: Any  # float32 values
+    indices: Any  # int32 columns, sorted within each row
+    indptr: Any  # int64 row starts (len = rows + 1)
+    n_cols: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.indptr) - 1, self.n_cols
+
+    def dot(self, coef: Any) -> Any:
+        """rows @ coef for a dense vector (n_cols,) or matrix (n_cols, k), in float64."""
+        import numpy as np
+
+        coef = np.asarray(coef)
+        n = self.shape[0]
+        rows = np.repeat(np.arange(n), np.diff(self.indptr))
+        data = self.data.astype(np.float64)
+        if coef.ndim == 1:
+            return np.bincount(rows, weights=data * coef[self.indices], minlength=n)
+        out = np.zeros((n, coef.shape[1]), dtype=np.float64)
+        np.add.at(out, rows, data[:, None] * coef[self.indices])
+        return out
+
+    __matmul__ = dot
+
+    def tocsr(self) -> Any:
+        """The same rows as a scipy CSR matrix (training only)."""
+        import scipy.sparse as sp
+
+        return sp.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
+
+
+def _counts(grams_per_text: list[list[str]], n_cols: int) -> tuple[Any, Any]:
+    """(row * n_cols + column keys, L2-normalised counts) of one analyzer's n-grams, keys sorted."""
+    import numpy as np
+
+    lengths = np.fromiter(map(len, grams_per_text), dtype=np.int64, count=len(grams_per_text))
+    flat = [g for grams in grams_per_text for g in grams]
+    keys = np.repeat(np.arange(len(grams_per_text), dtype=np.int64), lengths) * n_cols + columns(flat, n_cols)
+    uniq, counts = np.unique(keys, return_counts=True)
+    counts = counts.astype(np.float64)
+    row = uniq // n_cols
+    norms = np.sqrt(np.bincount(row, weights=counts * counts, minlength=len(grams_per_text)))
+    return uniq, counts / norms[row]
+
+
 class TextHasher:
     """Word (1-2) + character (2-4) n-grams hashed into one 2**n_bits space, each part L2-normalised."""
 
     def __init__(self, settings: FeatureSettings) -> None:
         self.s = settings
 
-    @cached_property
-    def _vectorizers(self) -> tuple[Any, Any]:
-        from sklearn.feature_extraction.text import HashingVectorizer
+    def rows(self, texts: Sequence[str]) -> HashedRows:
+        """Hashed rows of texts (numpy only): the word part over the whole text plus the char part over its
+        opening, each L2-normalised, summed where they share a column."""
+        import numpy as np
 
-        common: dict[str, Any] = dict(n_features=2**self.s.n_bits, alternate_sign=False, norm="l2",
-                                      lowercase=False, dtype=__import__("numpy").float32)
-        word = HashingVectorizer(analyzer="word", ngram_range=self.s.word_ngrams,
-                                 token_pattern=r"(?u)\b\w+\b", **common)
-        char = HashingVectorizer(analyzer="char_wb", ngram_range=self.s.char_ngrams, **common)
-        return word, char
+        n = 2**self.s.n_bits
+        cut = self.s.char_chars
+        kw, vw = _counts([word_ngrams(t, self.s.word_ngrams) for t in texts], n)
+        kc, vc = _counts([char_wb_ngrams(t[:cut], self.s.char_ngrams) for t in texts], n)
+        keys, inverse = np.unique(np.concatenate([kw, kc]), return_inverse=True)
+        values = np.bincount(inverse, weights=np.concatenate([vw, vc])).astype(np.float32)
+        indptr = np.searchsorted(keys, np.arange(len(texts) + 1, dtype=np.int64) * n).astype(np.int64)
+        return HashedRows(values, (keys % n).astype(np.int32), indptr, n)
 
     def transform(self, texts: Sequence[str]) -> Any:
-        word, char = self._vectorizers
-        cut = self.s.char_chars
-        return (word.transform(texts) + char.transform([t[:cut] for t in texts])).tocsr()
+        """The same rows as a scipy CSR matrix (the trainers' design matrices)."""
+        return self.rows(texts).tocsr()
 
     def ngrams(self, text: str) -> list[tuple[str, int]]:
         """The readable n-grams of a text with their hashed column, for explanations."""
-        from sklearn.utils import murmurhash3_32
-
-        word, char = self._vectorizers
-        n = 2**self.s.n_bits
-        grams = set(word.build_analyzer()(text))
+        grams = set(word_ngrams(text, self.s.word_ngrams))
         if is_zh(text):  # Chinese has no spaces: character n-grams are the words
-            grams |= {g.strip() for g in char.build_analyzer()(text[: self.s.char_chars]) if len(g.strip()) >= 2}
-        return [(g, abs(murmurhash3_32(g, seed=0)) % n) for g in grams if _readable(g)]
+            grams |= {g.strip() for g in char_wb_ngrams(text[: self.s.char_chars], self.s.char_ngrams)
+                      if len(g.strip()) >= 2}
+        readable = sorted(g for g in grams if _readable(g))
+        return list(zip(readable, (int(c) for c in columns(readable, 2**self.s.n_bits)), strict=True))
 
 
 _PUNCT = re.compile(r"[^\w\s']")
@@ -193,12 +288,25 @@ def _risk_terms(text: str, settings: FeatureSettings) -> float:
 
 def prompt_matrix(hasher: TextHasher, prompts: Sequence[str], settings: FeatureSettings) -> Any:
     """Prompt-classifier design: hashed n-grams, then risk-vocabulary count and the language flag."""
-    import numpy as np
     import scipy.sparse as sp
+
+    dense = _prompt_dense(prompts, settings)
+    return sp.hstack([hasher.transform(prompts), sp.csr_matrix(dense)], format="csr")
+
+
+def _prompt_dense(prompts: Sequence[str], settings: FeatureSettings) -> Any:
+    import numpy as np
 
     # the risk count is prior knowledge, scaled up so the L2 penalty lets it weigh against learnt n-grams
     dense = np.array([[4.0 * _risk_terms(p, settings), float(is_zh(p))] for p in prompts], dtype=np.float32)
-    return sp.hstack([hasher.transform(prompts), sp.csr_matrix(dense.reshape(len(prompts), 2))], format="csr")
+    return dense.reshape(len(prompts), 2)
+
+
+def prompt_logits(hasher: TextHasher, prompts: Sequence[str], settings: FeatureSettings, coef: Any,
+                  bias: float) -> Any:
+    """prompt_matrix(...) @ coef + bias, numpy only (inference)."""
+    n = 2**settings.n_bits
+    return hasher.rows(prompts).dot(coef[:n]) + _prompt_dense(prompts, settings) @ coef[n:n + 2] + bias
 
 
 def _overlap(prompt: str, response: str) -> float:
@@ -248,12 +356,38 @@ def with_harm(meta: Any, p_harm: Sequence[float] | Any) -> Any:
 def pair_blocks(hasher: TextHasher, prompts: Sequence[str], responses: Sequence[str],
                 settings: FeatureSettings) -> dict[str, Any]:
     """The hashed blocks that do not depend on the prompt-harm score (cached once during training)."""
-    blocks: dict[str, Any] = {"resp": hasher.transform(responses)}
+    return {name: rows.tocsr() for name, rows in pair_rows(hasher, prompts, responses, settings).items()}
+
+
+def pair_rows(hasher: TextHasher, prompts: Sequence[str], responses: Sequence[str],
+              settings: FeatureSettings) -> dict[str, HashedRows]:
+    """pair_blocks as numpy rows (inference)."""
+    blocks = {"resp": hasher.rows(responses)}
     if "head" in settings.blocks:
-        blocks["head"] = hasher.transform([r[: settings.head_chars] for r in responses])
+        blocks["head"] = hasher.rows([r[: settings.head_chars] for r in responses])
     if "prompt" in settings.blocks:
-        blocks["prompt"] = hasher.transform(prompts)
+        blocks["prompt"] = hasher.rows(prompts)
     return blocks
+
+
+def pair_logits(rows: dict[str, HashedRows], meta: Any, p_harm: Any, settings: FeatureSettings, coef: Any,
+                bias: float) -> Any:
+    """assemble(...) @ coef + bias, numpy only (inference): each block scored against its slice of coef."""
+    import numpy as np
+
+    n = 2**settings.n_bits
+    ph = np.asarray(p_harm, dtype=np.float64)
+    z = np.full(len(ph), float(bias))
+    for i, block in enumerate(settings.blocks):
+        part = coef[i * n:(i + 1) * n]
+        if block == "resp_x_harm":
+            z += ph * rows["resp"].dot(part)
+        elif block in rows:
+            z += rows[block].dot(part)
+        else:
+            raise ValueError(f"unknown feature block {block!r}")
+    start = n * len(settings.blocks)
+    return z + (np.asarray(meta, dtype=np.float32) * settings.meta_scale) @ coef[start:start + meta.shape[1]]
 
 
 def assemble(blocks: dict[str, Any], meta: Any, p_harm: Any, settings: FeatureSettings) -> Any:

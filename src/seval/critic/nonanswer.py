@@ -29,6 +29,23 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _VOWEL = re.compile(r"[aeiouy]")
 MAX_CHARS = 3000
 _END = re.compile(r"[.!?。！？…)\]」』\"'*`]\s*$")
+#: a phrase said three times or more in a row ("你可以看到，你可以看到，你可以看到，", "父母的父母的父母的")
+_PHRASE_LOOP = re.compile(r"(.{2,40}?)\1{2,}", re.S)
+_SENTENCE_END = re.compile(r"[.!?。！？]")
+
+
+#: bump when the code's reading of the rules changes (the rules' text is hashed with it)
+RULES_VERSION = 3
+
+
+@cache
+def rules_id() -> str:
+    """Identifies the non-answer rules in force: goes into the offline critics' config hash, so verdicts cached
+    under other rules are judged again."""
+    import hashlib
+
+    text = resources.files("seval.critic").joinpath("data/non_answer.yaml").read_text("utf-8")
+    return f"{RULES_VERSION}:{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}"
 
 
 @cache
@@ -86,6 +103,8 @@ def non_answer(prompt: str | None, response: str | None, lang: str | None = None
     looping = len(r) >= rep["min_tokens"] and len(distinct) / len(r) <= rep["max_distinct_share"]
     if looping and (len(distinct) <= rep["max_distinct_any"] or not content):
         return "repetition"
+    if _fragment_loop(text, p_set | filler, rules["phrase_loop"], lang):
+        return "repetition"
     cut = rules["cut_off"]
     ends_open = not _END.search(text) or text[-1] in cut["open_endings"]
     opens = bool(novel) or r[0] in openers["en"] | openers["zh"]
@@ -95,7 +114,63 @@ def non_answer(prompt: str | None, response: str | None, lang: str | None = None
     few_new = len(novel) <= echo["max_novel"] and len(content) <= echo["max_novel"]
     if p and few_new and _echo_coverage(p, r, echo["min_run"][lang]) >= echo["min_coverage"]:
         return "echo"
+    if p and _echo_with_tail(p, r, novel, rules, lang):
+        return "echo"
     return None
+
+
+def _tail_loop(text: str, min_unit: int = 4, max_unit: int = 40, min_span: int = 16) -> tuple[int, int, str] | None:
+    """The longest end of the text (at least `min_span` characters) that repeats one phrase at least twice and
+    stops inside a further copy (the length cap cut the loop): (start, end, phrase), or None."""
+    best: tuple[int, int, str] | None = None
+    n = len(text)
+    for size in range(min_unit, min(max_unit, n // 2) + 1):
+        i = n - size - 1
+        while i >= 0 and text[i] == text[i + size]:
+            i -= 1
+        start = i + 1
+        if n - start >= max(2 * size, min_span) and (best is None or n - start > best[1] - best[0]):
+            best = (start, n, text[start:start + size])
+    return best
+
+
+def _echo_with_tail(p: list[str], r: list[str], novel: set[str], rules: dict[str, Any], lang: str) -> bool:
+    """The question copied back, then a few tokens that say nothing on their own ("...的方法？美丽的"): the
+    response minus its last few tokens is an echo (which holds no new token)."""
+    echo, tail = rules["echo"], rules["echo_with_tail"]
+    for cut in range(1, tail["max_tail"][lang] + 1):
+        head = r[:-cut]
+        if len(head) < tail["min_echo"][lang]:
+            break
+        if not (set(head) & novel) and _echo_coverage(p, head, echo["min_run"][lang]) >= echo["min_coverage"]:
+            return True
+    return False
+
+
+def _fragment_loop(text: str, known: set[str], rule: dict[str, Any], lang: str) -> bool:
+    """A sentence fragment said over and over (a degenerate small model's loop) with little else around it.
+    A whole sentence repeated ("Arabs are terrorists. Arabs are terrorists. ...") still says something, and so
+    does a loop that ends a sentence: only a loop cut off by the length cap counts."""
+    if _SENTENCE_END.search(text[-1:]):
+        return False
+    visible = len(text.replace(" ", ""))
+    loops = [(m.start(), m.end(), m.group(1)) for m in _PHRASE_LOOP.finditer(text)]
+    tail = _tail_loop(text)
+    if tail and not any(a <= tail[0] < b for a, b, _ in loops):
+        loops.append(tail)
+    loops = [lp for lp in loops if not _SENTENCE_END.search(lp[2]) and _TOKEN.search(lp[2])]
+    covered = sum(len(text[a:b].replace(" ", "")) for a, b, _ in loops)
+    if not loops or covered < rule["min_coverage"] * visible:
+        return False
+    rest, last = [], 0
+    for a, b, _ in sorted(loops):
+        rest.append(text[last:a])
+        last = max(last, b)
+    rest.append(text[last:])
+    said = {t for t in _tokens(" ".join(rest)) if t not in known}
+    for _, _, unit in loops:  # each looped phrase counts once
+        said |= {t for t in _tokens(unit) if t not in known}
+    return len(said) <= rule["max_content"][lang]
 
 
 def _gibberish(text: str, tokens: list[str], lang: str, g: dict[str, Any]) -> bool:
