@@ -81,9 +81,9 @@ class _RowMapper:
             risk0 = row.get("risk")
             if risk0 and str(risk0) not in {r.id for r in self.tax.risks}:
                 orig["orig_risk"] = risk0
-        known = {**row, **{k.removeprefix("orig_"): None for k in orig}}
+        labelled = {**row, **{k.removeprefix("orig_"): None for k in orig}}
         try:
-            dimension, category, risk = self._risk(known)
+            dimension, category, risk = self._risk(labelled)
         except SevalError as exc:
             raise SevalError(f"{where}: {exc}") from None
         attack = row.get("attack")
