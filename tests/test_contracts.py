@@ -103,6 +103,7 @@ CRITIC_ROWS: dict[str, tuple[str, str]] = {
     "rule": ("rule", "rule:unexpected-argument"),
     "embedded": ("embedded", "embedded:not-a-number"),
     "embedded-fast": ("embedded-fast", "embedded-fast:not-a-number"),
+    "embedded-e5": ("embedded-e5", "embedded-e5:not-a-number"),
     "cascade": ("cascade:embedded,llm:openai-compatible:{url}#judge", "cascade:embedded"),
     "llm": ("llm:openai-compatible:{url}#judge", "llm:"),
     "llm-cot": ("llm-cot:openai-compatible:{url}#judge", "llm-cot:"),
