@@ -124,30 +124,9 @@ def tag_vectors(x: np.ndarray, m: EncoderTaggerModel) -> list[TagResult]:
     p_dim = _softmax(z[:, :nd] / m.dim_temp)
     p_cat = _softmax(z[:, nd:nd + nc] / m.cat_temp)
     harm = 1.0 / (1.0 + np.exp(-np.clip(m.harm_a * z[:, nd + nc] + m.harm_c, -30, 30)))
-    # P(category) = P(dimension) x P(category | dimension), so the two heads always agree
-    within = np.zeros((n, nd), dtype=np.float64)
-    np.add.at(within.T, m.cat_dim, p_cat.T)
-    joint = p_dim[:, m.cat_dim] * p_cat / np.maximum(within[:, m.cat_dim], 1e-9)
-    sims = x @ m.leaf.T
-    out: list[TagResult] = []
-    for i in range(n):
-        d = int(p_dim[i].argmax())
-        in_d = np.flatnonzero(m.cat_dim == d)
-        c = int(in_d[joint[i, in_d].argmax()])
-        leaves = np.flatnonzero(m.risk_cat == c)
-        risk, risk_score = None, 0.0
-        if len(leaves):
-            s = sims[i, leaves] * m.leaf_temp
-            p = np.exp(s - s.max())
-            p /= p.sum()
-            k = int(p.argmax())
-            risk, risk_score = m.risks[int(leaves[k])], float(p[k])
-        out.append(TagResult(
-            dimension=m.dims[d], dimension_score=float(p_dim[i, d]), category=m.cats[c],
-            category_score=float(joint[i, c]), risk=risk, risk_score=risk_score, harm=float(harm[i]),
-            dimensions={m.dims[j]: float(p_dim[i, j]) for j in range(nd)},
-            categories={m.cats[j]: float(joint[i, j]) for j in range(nc)}, tagger="embedded"))
-    return out
+    from seval.tagger.heads import decode
+
+    return decode(p_dim, p_cat, harm, x @ m.leaf.T, m, "embedded")
 
 
 def tag_texts(texts: Sequence[str], model: EncoderTaggerModel | None = None) -> list[TagResult]:

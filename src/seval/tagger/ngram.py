@@ -113,30 +113,9 @@ def tag_texts(texts: Sequence[str], model: TaggerModel | None = None) -> list[Ta
     p_dim = _softmax(z[:, :nd])
     p_cat = _softmax(z[:, nd:nd + nc])
     harm = 1.0 / (1.0 + np.exp(-np.clip(z[:, nd + nc], -30, 30)))
-    # P(category) = P(dimension) x P(category | dimension), so the two heads always agree
-    within = np.zeros((len(texts), nd), dtype=np.float32)
-    np.add.at(within.T, m.cat_dim, p_cat.T)
-    joint = p_dim[:, m.cat_dim] * p_cat / np.maximum(within[:, m.cat_dim], 1e-9)
-    sims = np.asarray((x @ m.leaf.T).todense()) if m.leaf.nnz else np.zeros((len(texts), len(m.risks)))
-    out: list[TagResult] = []
-    for i in range(len(texts)):
-        d = int(p_dim[i].argmax())
-        in_d = np.flatnonzero(m.cat_dim == d)
-        c = int(in_d[joint[i, in_d].argmax()])
-        leaves = np.flatnonzero(m.risk_cat == c)
-        risk, risk_score = None, 0.0
-        if len(leaves):
-            s = sims[i, leaves] * m.leaf_temp
-            p = np.exp(s - s.max())
-            p /= p.sum()
-            k = int(p.argmax())
-            risk, risk_score = m.risks[int(leaves[k])], float(p[k])
-        out.append(TagResult(
-            dimension=m.dims[d], dimension_score=float(p_dim[i, d]), category=m.cats[c],
-            category_score=float(joint[i, c]), risk=risk, risk_score=risk_score, harm=float(harm[i]),
-            dimensions={m.dims[j]: float(p_dim[i, j]) for j in range(nd)},
-            categories={m.cats[j]: float(joint[i, j]) for j in range(nc)}, tagger="ngram"))
-    return out
+    from seval.tagger.heads import decode
+
+    return decode(p_dim, p_cat, harm, np.asarray((x @ m.leaf.T).todense()) if m.leaf.nnz else np.zeros((len(texts), len(m.risks))), m, "ngram")
 
 
 class NgramTagger(Tagger):
