@@ -17,13 +17,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
 
 from seval.errors import SevalError
 from seval.tagger.base import TAGGERS, Tagger, TagResult
+from seval.tagger.heads import decode, read_weights, softmax
 
 WEIGHTS_PACKAGE = "seval.tagger.weights"
 WEIGHTS_FILE = "encoder_tagger.npz"
@@ -90,13 +90,7 @@ class EncoderTaggerModel:
 @cache
 def load_model() -> EncoderTaggerModel:
     """The packaged weights, loaded once; a clear error when they are missing or inconsistent."""
-    folder = resources.files(WEIGHTS_PACKAGE)
-    try:
-        blob = folder.joinpath(WEIGHTS_FILE).read_bytes()
-        info = json.loads(folder.joinpath(SETTINGS_FILE).read_text("utf-8"))
-    except (FileNotFoundError, OSError):
-        raise SevalError("the embedded tagger's weights are missing: run "
-                         "python training/train_tagger.py --out src/seval/tagger/weights/") from None
+    blob, info = read_weights(WEIGHTS_PACKAGE, WEIGHTS_FILE, SETTINGS_FILE)
     arr = np.load(io.BytesIO(blob))
     dims, cats, risks = info["dimensions"], info["categories"], info["risks"]
     w, leaf = arr["w"].astype(np.float32), arr["leaf"].astype(np.float32)
@@ -108,10 +102,6 @@ def load_model() -> EncoderTaggerModel:
                               float(info.get("leaf_temp", 20.0)), hashlib.sha256(blob).hexdigest(), info)
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def tag_vectors(x: np.ndarray, m: EncoderTaggerModel) -> list[TagResult]:
@@ -121,11 +111,9 @@ def tag_vectors(x: np.ndarray, m: EncoderTaggerModel) -> list[TagResult]:
         return []
     z = x @ m.w + m.b
     nd, nc = len(m.dims), len(m.cats)
-    p_dim = _softmax(z[:, :nd] / m.dim_temp)
-    p_cat = _softmax(z[:, nd:nd + nc] / m.cat_temp)
+    p_dim = softmax(z[:, :nd] / m.dim_temp)
+    p_cat = softmax(z[:, nd:nd + nc] / m.cat_temp)
     harm = 1.0 / (1.0 + np.exp(-np.clip(m.harm_a * z[:, nd + nc] + m.harm_c, -30, 30)))
-    from seval.tagger.heads import decode
-
     return decode(p_dim, p_cat, harm, x @ m.leaf.T, m, "embedded")
 
 

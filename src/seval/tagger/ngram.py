@@ -11,15 +11,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from seval.errors import SevalError
 from seval.tagger.base import TAGGERS, Tagger, TagResult
+from seval.tagger.heads import decode, read_weights, softmax
 
 WEIGHTS_PACKAGE = "seval.tagger.weights"
 WEIGHTS_FILE = "tagger.npz"
@@ -70,13 +69,7 @@ def load_model() -> TaggerModel:
 
     from seval.critic.features import TextHasher
 
-    folder = resources.files(WEIGHTS_PACKAGE)
-    try:
-        blob = folder.joinpath(WEIGHTS_FILE).read_bytes()
-        info = json.loads(folder.joinpath(SETTINGS_FILE).read_text("utf-8"))
-    except (FileNotFoundError, OSError):
-        raise SevalError("the embedded tagger's weights are missing: run "
-                         "python training/train_tagger.py --out src/seval/tagger/weights/") from None
+    blob, info = read_weights(WEIGHTS_PACKAGE, WEIGHTS_FILE, SETTINGS_FILE)
     arr = np.load(io.BytesIO(blob))
     settings = feature_settings(info["features"])
     n = 2**settings.n_bits
@@ -92,12 +85,6 @@ def load_model() -> TaggerModel:
                        cat_dim, risk_cat, float(info.get("leaf_temp", 20.0)), hashlib.sha256(blob).hexdigest(), info)
 
 
-def _softmax(z: Any) -> Any:
-    import numpy as np
-
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def tag_texts(texts: Sequence[str], model: TaggerModel | None = None) -> list[TagResult]:
@@ -110,11 +97,9 @@ def tag_texts(texts: Sequence[str], model: TaggerModel | None = None) -> list[Ta
     x = featurize(texts, m.settings, m.hasher)
     z = np.asarray(x @ m.w) + m.b
     nd, nc = len(m.dims), len(m.cats)
-    p_dim = _softmax(z[:, :nd])
-    p_cat = _softmax(z[:, nd:nd + nc])
+    p_dim = softmax(z[:, :nd])
+    p_cat = softmax(z[:, nd:nd + nc])
     harm = 1.0 / (1.0 + np.exp(-np.clip(z[:, nd + nc], -30, 30)))
-    from seval.tagger.heads import decode
-
     return decode(p_dim, p_cat, harm, np.asarray((x @ m.leaf.T).todense()) if m.leaf.nnz else np.zeros((len(texts), len(m.risks))), m, "ngram")
 
 
