@@ -38,8 +38,9 @@ def test_head_round_trips_through_its_files(tmp_path: Path, kind: str, monkeypat
     assert p.shape == (5,) and ((p > 0) & (p < 1)).all()
     head.save(tmp_path / "reader_test", {"encoder": "e5"})
     import seval.critic.reader as reader
+    import seval.weights
 
-    monkeypatch.setattr(reader.resources, "files", lambda _pkg: tmp_path)
+    monkeypatch.setattr(seval.weights.resources, "files", lambda _pkg: tmp_path)
     reader.load_head.cache_clear()
     try:
         loaded = reader.load_head("reader_test")

@@ -13,16 +13,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from seval.critic.base import CRITICS, Critic, reject_options
 from seval.errors import SevalError
 from seval.records import JudgeItem, Verdict, stable_hash
+from seval.weights import read_packaged
 
 WEIGHTS_PACKAGE = "seval.critic.weights"
 #: weights base name of each embedded critic (<name>.npz + <name>.json)
@@ -56,13 +55,7 @@ def _load(base: str = WEIGHTS["embedded"]) -> _Weights:
 
     from seval.critic.features import META_NAMES, FeatureSettings, TextHasher
 
-    folder = resources.files(WEIGHTS_PACKAGE)
-    try:
-        blob = folder.joinpath(base + ".npz").read_bytes()
-        info = json.loads(folder.joinpath(base + ".json").read_text("utf-8"))
-    except (FileNotFoundError, OSError):
-        raise SevalError(f"the embedded critic's weights ({base}) are missing: run "
-                         "python training/train_embedded_critic.py --out src/seval/critic/weights/") from None
+    blob, info = read_packaged(WEIGHTS_PACKAGE, base + ".npz", base + ".json", "training/train_embedded_critic.py")
     arrays = np.load(io.BytesIO(blob))
     settings = FeatureSettings.from_dict(info["features"])
     n = 2**settings.n_bits

@@ -18,13 +18,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from seval.critic.base import CRITICS, Critic, reject_options
 from seval.errors import SevalError
 from seval.records import JudgeItem, Verdict
+from seval.weights import read_packaged
 
 READER_WEIGHTS = "reader_e5"
 #: characters of each view: e5 costs per token, and the opening of an answer shows whether it complies
@@ -119,13 +119,8 @@ def _sigmoid(z: Any) -> Any:
 def load_head(base: str = READER_WEIGHTS) -> ReaderHead:
     import numpy as np
 
-    folder = resources.files("seval.critic.weights")
-    try:
-        blob = folder.joinpath(base + ".npz").read_bytes()
-        info = json.loads(folder.joinpath(base + ".json").read_text("utf-8"))
-    except (FileNotFoundError, OSError):
-        raise SevalError(f"the reader critic's weights ({base}) are missing: run "
-                         "python training/train_encoder_critic.py --out src/seval/critic/weights/") from None
+    blob, info = read_packaged("seval.critic.weights", base + ".npz", base + ".json",
+                               "training/train_encoder_critic.py")
     arr = np.load(io.BytesIO(blob))
     arrays = [arr[f"a{i}"].astype(np.float64) for i in range(int(info["n_arrays"]))]
     info["sha256"] = hashlib.sha256(blob).hexdigest()

@@ -23,7 +23,8 @@ import numpy as np
 
 from seval.errors import SevalError
 from seval.tagger.base import TAGGERS, Tagger, TagResult
-from seval.tagger.heads import decode, read_weights, softmax
+from seval.tagger.heads import decode, softmax
+from seval.weights import read_packaged
 
 WEIGHTS_PACKAGE = "seval.tagger.weights"
 WEIGHTS_FILE = "encoder_tagger.npz"
@@ -90,7 +91,7 @@ class EncoderTaggerModel:
 @cache
 def load_model() -> EncoderTaggerModel:
     """The packaged weights, loaded once; a clear error when they are missing or inconsistent."""
-    blob, info = read_weights(WEIGHTS_PACKAGE, WEIGHTS_FILE, SETTINGS_FILE)
+    blob, info = read_packaged(WEIGHTS_PACKAGE, WEIGHTS_FILE, SETTINGS_FILE, "training/train_tagger.py")
     arr = np.load(io.BytesIO(blob))
     dims, cats, risks = info["dimensions"], info["categories"], info["risks"]
     w, leaf = arr["w"].astype(np.float32), arr["leaf"].astype(np.float32)

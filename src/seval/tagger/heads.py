@@ -41,23 +41,6 @@ def decode(p_dim: np.ndarray, p_cat: np.ndarray, harm: np.ndarray, sims: np.ndar
     return out
 
 
-def read_weights(package: str, weights_file: str, settings_file: str) -> tuple[bytes, dict[str, Any]]:
-    """A packaged tagger's weight blob and settings; a clear error when they are missing."""
-    import json
-    from importlib import resources
-
-    from seval.errors import SevalError
-
-    folder = resources.files(package)
-    try:
-        blob = folder.joinpath(weights_file).read_bytes()
-        info = json.loads(folder.joinpath(settings_file).read_text("utf-8"))
-    except (FileNotFoundError, OSError):
-        raise SevalError(f"the tagger's weights ({weights_file}) are missing: run "
-                         "python training/train_tagger.py --out src/seval/tagger/weights/") from None
-    return blob, info
-
-
 def softmax(z: np.ndarray) -> np.ndarray:
     """Row-wise softmax."""
     z = z - z.max(axis=1, keepdims=True)

@@ -18,7 +18,8 @@ from typing import Any
 
 from seval.errors import SevalError
 from seval.tagger.base import TAGGERS, Tagger, TagResult
-from seval.tagger.heads import decode, read_weights, softmax
+from seval.tagger.heads import decode, softmax
+from seval.weights import read_packaged
 
 WEIGHTS_PACKAGE = "seval.tagger.weights"
 WEIGHTS_FILE = "tagger.npz"
@@ -69,7 +70,7 @@ def load_model() -> TaggerModel:
 
     from seval.critic.features import TextHasher
 
-    blob, info = read_weights(WEIGHTS_PACKAGE, WEIGHTS_FILE, SETTINGS_FILE)
+    blob, info = read_packaged(WEIGHTS_PACKAGE, WEIGHTS_FILE, SETTINGS_FILE, "training/train_tagger.py")
     arr = np.load(io.BytesIO(blob))
     settings = feature_settings(info["features"])
     n = 2**settings.n_bits
