@@ -85,16 +85,18 @@ def cli() -> None:
     """
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so the run unwinds the same way (its store committed) and says so."""
-
-
 _TERMINATED: list[int] = []  # set once SIGTERM arrived (click turns the interrupt into an Abort on the way)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM takes Ctrl-C's path: raised as SIGINT, asyncio cancels the run's main task (store committed) instead
+    of an exception landing in whichever task happens to be running (which asyncio then logs with a traceback)."""
+    import signal
+
     _TERMINATED.append(signum)
-    raise Terminated()
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):  # e.g. a background job
+        raise KeyboardInterrupt
+    signal.raise_signal(signal.SIGINT)
 
 
 def _interrupted() -> None:

@@ -41,3 +41,20 @@ def test_sigterm_stops_with_a_message_and_the_same_command_resumes(fault: Spawne
     rows = read_results(tmp_path / "o" / "results.jsonl")
     assert len(rows) == n and all(r["status"] == "ok" for r in rows)
     assert fault.stats()["requests"] <= n - first + 2  # only what was not stored (at most the 2 in flight again)
+
+
+def test_sigterm_stops_a_run_whose_sigint_is_ignored(fault: SpawnedServer, make_bench, tmp_path: Path) -> None:
+    """A background job (SIGINT ignored) still stops on SIGTERM with the one line and exit 143."""
+    fault.configure(latency=0.05)
+    cmd = [*SEVAL, "run", "--target", target(fault), "--bench", str(make_bench(60)), "--critic", "rule", "--out",
+           str(tmp_path / "o"), "--concurrency", "2", "--quiet", "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    deadline = time.time() + 60
+    while fault.stats()["requests"] < 10:
+        assert proc.poll() is None and time.time() < deadline, "the run ended before it could be stopped"
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "terminated (SIGTERM)" in err
